@@ -1,0 +1,35 @@
+/**
+ * Typed events. The core emits these; logging (pino) and metrics (prom-client)
+ * subscribe from outside (relayer/observability), so core code never logs directly.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface ProcessorEvents {
+  'leader-elected': { channel: string; instance: string; height: bigint };
+  'leadership-lost': { channel: string; instance: string; reason: string };
+  'blocks-committed': { channel: string; fromHeight: bigint; toHeight: bigint; count: number; writeMs: number };
+  'tx-rejected': { channel: string; code: string };
+}
+
+export interface FollowerEvents {
+  'block-verified': { channel: string; height: bigint };
+  halted: { channel: string; height: bigint; reason: string; message: string };
+  'source-error': { channel: string; message: string };
+}
+
+type Listener<T> = (payload: T) => void;
+
+export class TypedEmitter<E extends object> {
+  private readonly emitter = new EventEmitter();
+  on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+  off<K extends keyof E & string>(event: K, listener: Listener<E[K]>): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+  protected emit<K extends keyof E & string>(event: K, payload: E[K]): void {
+    this.emitter.emit(event, payload);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Where a follower gets blocks from. `HttpBlockSource` reads a channel node's SSE
+ * stream and reconnects from the next height after any interruption. Only the raw
+ * bytes of each message are used; the node's decoded view is never trusted.
+ */
+import type { Block } from '../ledger/block.ts';
+import { messageToBlock, type BlockMessage } from '../node/block-message.ts';
+
+export interface BlockSource {
+  /** Yields blocks from `from` on, in order, until `signal` aborts. */
+  blocks(from: bigint, signal: AbortSignal): AsyncIterable<Block>;
+}
+
+export class HttpBlockSource implements BlockSource {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly channel: string,
+    private readonly onError: (message: string) => void = () => undefined,
+  ) {}
+
+  async *blocks(from: bigint, signal: AbortSignal): AsyncIterable<Block> {
+    let next = from;
+    while (!signal.aborted) {
+      try {
+        const url = `${this.baseUrl.replace(/\/$/, '')}/v1/channels/${encodeURIComponent(this.channel)}/stream?from=${next}`;
+        const res = await fetch(url, { signal, headers: { accept: 'text/event-stream' } });
+        if (!res.ok || !res.body) throw new Error(`stream answered HTTP ${res.status}`);
+        for await (const data of sseData(res.body)) {
+          const block = messageToBlock(JSON.parse(data) as BlockMessage);
+          if (block.height < next) continue;
+          yield block;
+          next = block.height + 1n;
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        if (e instanceof SyntaxError || e instanceof RangeError) throw e;
+        this.onError((e as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function* sseData(body: ReadableStream<Uint8Array>): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let idx: number;
+    while ((idx = buf.indexOf('\n\n')) >= 0) {
+      const event = buf.slice(0, idx);
+      buf = buf.slice(idx + 2);
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      if (data) yield data;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * VerifyingFollower: follows a channel's block stream and verifies every block itself
+ * (ChainVerifier: signature, hash chain, re-execution to the same state commitment)
+ * into its own schema, so listeners and approvers never trust the processor's word or
+ * read its database. It resumes from its own store after a restart and stops at the
+ * first block that does not verify, persisting nothing of it and saying why.
+ */
+import type pg from 'pg';
+import type { Block } from '../ledger/block.ts';
+import { BlockVerificationError } from '../ledger/errors.ts';
+import type { StateChange } from '../ledger/state.ts';
+import { ChainVerifier, type ChainIdentity } from '../ledger/verifier.ts';
+import { TypedEmitter, type FollowerEvents } from '../events.ts';
+import { ChannelStore } from '../store/channel-store.ts';
+import { migrate } from '../store/migrate.ts';
+import type { BlockSource } from './block-source.ts';
+
+export interface FollowerOptions {
+  pool: pg.Pool;
+  /** The follower's own schema (never the processors'). */
+  schema: string;
+  identity: ChainIdentity & { producer: Uint8Array };
+  /** Blocks verified in memory before one durable write. */
+  maxBatch?: number;
+}
+
+export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
+  private verifier: ChainVerifier | null = null;
+  private store: ChannelStore;
+
+  constructor(private readonly opts: FollowerOptions) {
+    super();
+    this.store = new ChannelStore(opts.pool, opts.schema, opts.identity.channel);
+  }
+
+  get height(): bigint {
+    return this.verifier?.state.head.height ?? -1n;
+  }
+  get state() {
+    return this.requireOpen().state;
+  }
+
+  /** Creates the own schema if needed and resumes from what it holds. */
+  async open(): Promise<void> {
+    const client = await this.opts.pool.connect();
+    try {
+      await migrate(client, this.opts.schema);
+    } finally {
+      client.release();
+    }
+    this.verifier = new ChainVerifier(this.opts.identity, await this.store.loadState());
+  }
+
+  private requireOpen(): ChainVerifier {
+    if (!this.verifier) throw new Error('VerifyingFollower.open() first');
+    return this.verifier;
+  }
+
+  /**
+   * Verifies `blocks` in order and stores the verified ones durably. At the first block
+   * that does not verify it stores the ones before it, emits `halted` and throws
+   * BlockVerificationError; the follower must be reopened to continue.
+   */
+  async ingest(blocks: readonly Block[]): Promise<void> {
+    const verifier = this.requireOpen();
+    const good: Block[] = [];
+    const changes: StateChange[][] = [];
+    let failure: BlockVerificationError | null = null;
+    for (const b of blocks) {
+      try {
+        changes.push(verifier.verifyAndApply(b));
+        good.push(b);
+      } catch (e) {
+        if (!(e instanceof BlockVerificationError)) throw e;
+        failure = e;
+        break;
+      }
+    }
+    try {
+      await this.store.appendBlocks(good, changes, `follower:${this.opts.schema}`);
+    } catch (e) {
+      this.verifier = null; // memory is ahead of the store: reopen to resync
+      throw e;
+    }
+    const last = good[good.length - 1];
+    if (last) this.emit('block-verified', { channel: this.opts.identity.channel, height: last.height });
+    if (failure) {
+      this.verifier = null;
+      this.emit('halted', { channel: this.opts.identity.channel, height: failure.height, reason: failure.reason, message: failure.message });
+      throw failure;
+    }
+  }
+
+  /** Follows `source` until `signal` aborts; rejects with BlockVerificationError on a bad block. */
+  async run(source: BlockSource, signal: AbortSignal): Promise<void> {
+    const maxBatch = this.opts.maxBatch ?? 500;
+    let batch: Block[] = [];
+    let flushTimer: Promise<void> | null = null;
+    const iterator = source.blocks(this.height + 1n, signal)[Symbol.asyncIterator]();
+    let pending = iterator.next();
+    while (!signal.aborted) {
+      // Batch what is already available; flush as soon as the stream pauses.
+      const winner = batch.length === 0 ? await pending : await Promise.race([pending, (flushTimer ??= tick())]);
+      if (winner === undefined) {
+        await this.ingest(batch);
+        batch = [];
+        flushTimer = null;
+        continue;
+      }
+      if (winner.done) break;
+      batch.push(winner.value);
+      pending = iterator.next();
+      if (batch.length >= maxBatch) {
+        await this.ingest(batch);
+        batch = [];
+        flushTimer = null;
+      }
+    }
+    if (batch.length > 0 && !signal.aborted) await this.ingest(batch);
+  }
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));

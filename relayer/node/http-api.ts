@@ -1,0 +1,217 @@
+/**
+ * The channel node API (docs/api.md). Any node serves reads from PostgreSQL; only the
+ * leader of a channel accepts transactions (others answer 503 NOT_LEADER, retriable).
+ *   POST /v1/channels/:ch/transactions           submit a signed transaction (ack = durable)
+ *   GET  /v1/channels/:ch/transactions/:txId     inclusion of a transaction
+ *   GET  /v1/channels/:ch/blocks/:height         one block message
+ *   GET  /v1/channels/:ch/blocks?from=&limit=    a range of block messages
+ *   GET  /v1/channels/:ch/balances/:address      balances of an address
+ *   GET  /v1/channels/:ch/nonces/:address        next nonce per lane
+ *   GET  /v1/channels/:ch/stream?from=           block messages as Server-Sent Events
+ *   GET  /v1/channels, /health, /metrics
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pg from 'pg';
+import { decodeAddress } from '../ledger/address.ts';
+import { fromHex } from '../ledger/bytes.ts';
+import { KlxError, TxRejected } from '../ledger/errors.ts';
+import { parseTxJson } from '../ledger/transaction.ts';
+import type { ChannelProcessor } from '../processor/processor.ts';
+import { ChannelStore } from '../store/channel-store.ts';
+import type { BlockNotifier } from './block-notifier.ts';
+import { rowToMessage } from './block-message.ts';
+
+export const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_RANGE = 1000;
+
+export interface ChannelEndpoint {
+  channel: string;
+  addressPrefix: string;
+  processor?: ChannelProcessor;
+}
+
+export interface ChannelNodeApiOptions {
+  pool: pg.Pool;
+  schema: string;
+  channels: ChannelEndpoint[];
+  notifier: BlockNotifier;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
+class HttpError extends KlxError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+  ) {
+    super(code, message, false);
+  }
+}
+
+function statusOf(e: KlxError): number {
+  if (e instanceof HttpError) return e.status;
+  if (e.code === 'TX_TOO_LARGE') return 413;
+  if (e instanceof TxRejected) return 422;
+  if (e.retriable) return 503;
+  return 500;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) throw new TxRejected('TX_TOO_LARGE', `request body exceeds ${MAX_REQUEST_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new TxRejected('TX_MALFORMED', 'request body is not valid JSON');
+  }
+}
+
+function parseHeight(s: string | null | undefined, field: string): bigint {
+  if (s === null || s === undefined || !/^(0|[1-9][0-9]{0,18})$/.test(s)) throw new HttpError(400, 'BAD_REQUEST', `${field} must be a block height`);
+  return BigInt(s);
+}
+
+export class ChannelNodeApi {
+  private server: Server | null = null;
+  private readonly stores = new Map<string, { store: ChannelStore; endpoint: ChannelEndpoint }>();
+  private readonly streams = new Set<AbortController>();
+
+  constructor(private readonly opts: ChannelNodeApiOptions) {
+    for (const e of opts.channels) this.stores.set(e.channel, { store: new ChannelStore(opts.pool, opts.schema, e.channel), endpoint: e });
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        const err = e instanceof KlxError ? e : new KlxError('INTERNAL', 'internal error', true);
+        if (!res.headersSent) send(res, statusOf(err), { error: err.toJSON() });
+        else res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.streams) s.abort();
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  private channel(name: string | undefined) {
+    const c = name ? this.stores.get(name) : undefined;
+    if (!c) throw new HttpError(404, 'UNKNOWN_CHANNEL', `this node serves no channel "${name}"`);
+    return c;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://node');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && url.pathname === '/health') return send(res, 200, await this.health());
+    if (method === 'GET' && url.pathname === '/metrics' && this.opts.metrics) {
+      const m = await this.opts.metrics();
+      res.writeHead(200, { 'content-type': m.contentType });
+      res.end(m.body);
+      return;
+    }
+    if (method === 'GET' && url.pathname === '/v1/channels') return send(res, 200, await this.health());
+    if (parts[0] !== 'v1' || parts[1] !== 'channels') throw new HttpError(404, 'NOT_FOUND', 'no such route');
+    const { store, endpoint } = this.channel(parts[2]);
+    const [resource, arg] = [parts[3], parts[4]];
+    if (method === 'POST' && resource === 'transactions' && arg === undefined) {
+      if (!endpoint.processor) throw new HttpError(503, 'NOT_LEADER', 'this node does not produce blocks for this channel');
+      const tx = parseTxJson(await readJson(req));
+      return send(res, 200, await endpoint.processor.submit(tx));
+    }
+    if (method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`);
+    switch (resource) {
+      case 'transactions': {
+        let id: Uint8Array;
+        try {
+          id = fromHex(arg ?? '', 32);
+        } catch {
+          throw new HttpError(400, 'BAD_REQUEST', 'a transaction id is 64 hex characters');
+        }
+        const found = await store.findTx(id);
+        if (!found) throw new HttpError(404, 'TX_NOT_FOUND', 'no block includes this transaction');
+        return send(res, 200, { txId: arg, channel: store.channel, height: found.height.toString(), blockHash: found.blockHash });
+      }
+      case 'blocks': {
+        if (arg !== undefined) {
+          const h = parseHeight(arg, 'height');
+          const row = (await store.readBlockRows(h, h))[0];
+          if (!row) throw new HttpError(404, 'BLOCK_NOT_FOUND', `no block at height ${h}`);
+          return send(res, 200, rowToMessage(row));
+        }
+        const from = parseHeight(url.searchParams.get('from') ?? '0', 'from');
+        const limit = Math.min(Number(url.searchParams.get('limit') ?? '100') || 100, MAX_RANGE);
+        const rows = await store.readBlockRows(from, from + BigInt(limit) - 1n);
+        return send(res, 200, { messages: rows.map(rowToMessage) });
+      }
+      case 'balances':
+      case 'nonces': {
+        decodeAddress(arg, endpoint.addressPrefix);
+        const address = arg as string;
+        if (resource === 'balances') return send(res, 200, { address, channel: store.channel, balances: await store.balancesOf(address) });
+        return send(res, 200, { address, channel: store.channel, nextNonceByLane: await store.noncesOf(address) });
+      }
+      case 'stream':
+        return this.stream(req, res, store, parseHeight(url.searchParams.get('from') ?? '0', 'from'));
+    }
+    throw new HttpError(404, 'NOT_FOUND', 'no such route');
+  }
+
+  private async health() {
+    const channels = await Promise.all(
+      [...this.stores.values()].map(async ({ store, endpoint }) => ({
+        channel: store.channel,
+        producing: endpoint.processor?.isLeader ?? false,
+        head: (await store.headHeight()).toString(),
+      })),
+    );
+    return { status: 'ok', channels };
+  }
+
+  /** Server-Sent Events: catch up from PostgreSQL, then follow commits (notified, with a poll as backstop). */
+  private async stream(req: IncomingMessage, res: ServerResponse, store: ChannelStore, from: bigint): Promise<void> {
+    const abort = new AbortController();
+    this.streams.add(abort);
+    req.on('close', () => abort.abort());
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders();
+    let next = from;
+    try {
+      while (!abort.signal.aborted) {
+        const rows = await store.readBlockRows(next, next + 499n);
+        for (const row of rows) {
+          const m = rowToMessage(row);
+          res.write(`id: ${m.sequence}\nevent: block\ndata: ${JSON.stringify(m)}\n\n`);
+          next = row.height + 1n;
+        }
+        if (rows.length < 500) await this.opts.notifier.waitForBlock(store.schema, store.channel, 1000, abort.signal);
+      }
+    } finally {
+      this.streams.delete(abort);
+      res.end();
+    }
+  }
+}

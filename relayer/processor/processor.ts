@@ -1,0 +1,269 @@
+/**
+ * ChannelProcessor: the only block producer of one channel, with hot standbys.
+ *
+ * Leadership is a session-level PostgreSQL advisory lock held by one dedicated
+ * connection; every block is written through that same connection, so a process that
+ * lost its session (crash, kill -9, terminated while frozen) cannot write anything.
+ * Standbys block on the lock and take over the moment the leader's session ends.
+ *
+ * Transactions are executed in arrival order against the in-memory state, one block
+ * each, and a batch of blocks is committed by one statement (group commit). A sender
+ * is acknowledged only after that commit: an acknowledged transaction is durable.
+ * If a commit fails, the outcome is unknown, so waiting senders get a retriable
+ * NOT_LEADER and the processor steps down and reloads; a retried transaction that
+ * was in fact committed is answered with its existing inclusion (`duplicate: true`).
+ */
+import type pg from 'pg';
+import { MAX_BLOCK_BYTES, blockWireSize, sealBlock, type Block } from '../ledger/block.ts';
+import { bytesEqual, toHex } from '../ledger/bytes.ts';
+import { ConfigError, KlxError, NotLeaderError, TxRejected } from '../ledger/errors.ts';
+import type { Ed25519Signer } from '../ledger/keys.ts';
+import { executeTx, RULES_VERSION } from '../ledger/rules.ts';
+import { nextCommitment, type LedgerState, type StateChange } from '../ledger/state.ts';
+import { verifyTxStatically, type ChannelContext, type SignedTx } from '../ledger/transaction.ts';
+import { TypedEmitter, type ProcessorEvents } from '../events.ts';
+import { ChannelStore } from '../store/channel-store.ts';
+import { connectClient } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { buildGenesis, type GenesisSpec } from './genesis.ts';
+
+export interface ProcessorOptions {
+  databaseUrl: string;
+  schema: string;
+  context: ChannelContext;
+  producer: Ed25519Signer;
+  genesis: GenesisSpec;
+  /** Names this process in logs and in the blocks it writes (diagnostics only). */
+  instance: string;
+  maxBatch?: number;
+  maxQueue?: number;
+}
+
+export interface Receipt {
+  txId: string;
+  channel: string;
+  height: string;
+  blockHash: string;
+  /** True when the transaction had already been included by an earlier submission. */
+  duplicate: boolean;
+}
+
+interface Pending {
+  tx: SignedTx;
+  resolve: (r: Receipt) => void;
+  reject: (e: Error) => void;
+}
+
+interface Leadership {
+  client: pg.Client;
+  store: ChannelStore;
+  state: LedgerState;
+  lost: string | null;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
+  private queue: Pending[] = [];
+  private wake: (() => void) | null = null;
+  private leadership: Leadership | null = null;
+  private lockClient: pg.Client | null = null;
+  private stopped = false;
+  private campaign: Promise<void> = Promise.resolve();
+  private readonly maxBatch: number;
+  private readonly maxQueue: number;
+
+  constructor(private readonly opts: ProcessorOptions) {
+    super();
+    this.maxBatch = opts.maxBatch ?? 256;
+    this.maxQueue = opts.maxQueue ?? 20_000;
+  }
+
+  get channel(): string {
+    return this.opts.context.channel;
+  }
+  get isLeader(): boolean {
+    return this.leadership !== null && this.leadership.lost === null;
+  }
+
+  /** Starts campaigning for leadership. The returned promise settles when the processor stops (rejects on a fatal error). */
+  start(): Promise<void> {
+    this.campaign = this.runCampaign();
+    return this.campaign;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.lockClient?.end().catch(() => undefined);
+    await this.campaign.catch(() => undefined);
+  }
+
+  /** Verifies a transaction statically, then queues it; resolves once its block is durable. */
+  submit(tx: SignedTx): Promise<Receipt> {
+    verifyTxStatically(tx, this.opts.context);
+    if (this.stopped || !this.isLeader) return Promise.reject(new NotLeaderError(this.channel));
+    if (this.queue.length >= this.maxQueue) {
+      return Promise.reject(new KlxError('OVERLOADED', 'the processor queue is full; retry shortly', true));
+    }
+    return new Promise<Receipt>((resolve, reject) => {
+      this.queue.push({ tx, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  private async runCampaign(): Promise<void> {
+    const { schema, context, instance } = this.opts;
+    while (!this.stopped) {
+      let client: pg.Client | null = null;
+      let reason = 'stopped';
+      try {
+        client = await connectClient(this.opts.databaseUrl);
+        this.lockClient = client;
+        const l: Leadership = { client, store: new ChannelStore(client, schema, context.channel), state: null as never, lost: null };
+        const onLost = (why: string) => {
+          l.lost ??= why;
+          this.wake?.();
+        };
+        client.on('error', (e) => onLost(`database session error: ${e.message}`));
+        client.on('end', () => onLost('database session ended'));
+        await migrate(client, schema);
+        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`klx-processor:${schema}:${context.channel}`]);
+        if (this.stopped) break;
+        l.state = await this.takeOver(l.store);
+        this.leadership = l;
+        this.emit('leader-elected', { channel: context.channel, instance, height: l.state.head.height });
+        await this.produce(l);
+        reason = l.lost ?? 'stopped';
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          this.stopped = true;
+          throw e;
+        }
+        reason = (e as Error).message;
+      } finally {
+        const wasLeader = this.leadership !== null;
+        this.leadership = null;
+        this.lockClient = null;
+        this.failQueue(() => new NotLeaderError(context.channel, `channel ${context.channel}: leadership lost; retry`));
+        await client?.end().catch(() => undefined);
+        if (wasLeader && !this.stopped) this.emit('leadership-lost', { channel: context.channel, instance, reason });
+      }
+      if (!this.stopped) await sleep(100);
+    }
+  }
+
+  private async takeOver(store: ChannelStore): Promise<LedgerState> {
+    const state = await store.loadState();
+    if (state.head.height < 0n) {
+      const g = buildGenesis(this.opts.context, this.opts.genesis, this.opts.producer);
+      await store.appendBlocks([g.block], [g.changes], this.opts.instance);
+      state.apply(g.changes);
+      state.advance({ height: 0n, hash: g.block.hash, timestampMs: g.block.timestampMs, commitment: g.block.stateCommitment });
+    } else if (!state.producer || !bytesEqual(state.producer, this.opts.producer.publicKey)) {
+      throw new ConfigError(`channel ${this.channel}: the configured block key is not the producer named in this channel's genesis`);
+    }
+    return state;
+  }
+
+  private failQueue(err: () => Error): void {
+    const q = this.queue;
+    this.queue = [];
+    for (const p of q) p.reject(err());
+  }
+
+  private async produce(l: Leadership): Promise<void> {
+    while (!this.stopped && l.lost === null) {
+      if (this.queue.length === 0) {
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        continue;
+      }
+      await this.produceBatch(l, this.queue.splice(0, this.maxBatch));
+    }
+  }
+
+  private async produceBatch(l: Leadership, batch: Pending[]): Promise<void> {
+    const { state, store } = l;
+    const blocks: Block[] = [];
+    const changesList: StateChange[][] = [];
+    const accepted: { p: Pending; block: Block }[] = [];
+    const maybeIncluded: { p: Pending; err: TxRejected }[] = [];
+    for (const p of batch) {
+      try {
+        const block = this.buildBlock(state, p.tx, changesList);
+        blocks.push(block);
+        accepted.push({ p, block });
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        if (err instanceof TxRejected && err.code === 'NONCE_MISMATCH' && p.tx.nonce < state.nextNonce(p.tx.sender, p.tx.lane)) {
+          maybeIncluded.push({ p, err });
+        } else {
+          if (err instanceof KlxError) this.emit('tx-rejected', { channel: this.channel, code: err.code });
+          p.reject(err);
+        }
+      }
+    }
+    if (blocks.length > 0) {
+      const t0 = performance.now();
+      try {
+        await store.appendBlocks(blocks, changesList, this.opts.instance);
+      } catch (e) {
+        l.lost ??= `block write failed: ${(e as Error).message}`;
+        const retry = () => new NotLeaderError(this.channel, `channel ${this.channel}: write outcome unknown (${l.lost}); retry the same transaction`);
+        for (const a of accepted) a.p.reject(retry());
+        for (const m of maybeIncluded) m.p.reject(retry());
+        return;
+      }
+      const first = blocks[0] as Block;
+      const last = blocks[blocks.length - 1] as Block;
+      this.emit('blocks-committed', {
+        channel: this.channel,
+        fromHeight: first.height,
+        toHeight: last.height,
+        count: blocks.length,
+        writeMs: performance.now() - t0,
+      });
+    }
+    for (const { p, block } of accepted) {
+      p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: block.height.toString(), blockHash: toHex(block.hash), duplicate: false });
+    }
+    for (const { p, err } of maybeIncluded) {
+      const found = await store.findTx(p.tx.id).catch(() => null);
+      if (found) {
+        p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: found.height.toString(), blockHash: found.blockHash, duplicate: true });
+      } else {
+        this.emit('tx-rejected', { channel: this.channel, code: err.code });
+        p.reject(err);
+      }
+    }
+  }
+
+  /** Executes `tx` as the next block, applies it to `state`; throws (changing nothing) if it is rejected. */
+  private buildBlock(state: LedgerState, tx: SignedTx, changesList: StateChange[][]): Block {
+    const changes = executeTx(state, tx, RULES_VERSION);
+    const head = state.head;
+    const now = BigInt(Date.now());
+    const height = head.height + 1n;
+    const block = sealBlock(
+      {
+        network: this.opts.context.network,
+        channel: this.opts.context.channel,
+        height,
+        prevHash: head.hash,
+        timestampMs: now > head.timestampMs ? now : head.timestampMs,
+        rulesVersion: RULES_VERSION,
+        stateCommitment: nextCommitment(head.commitment, height, changes),
+      },
+      tx,
+      this.opts.producer,
+    );
+    if (blockWireSize(block.body.length) > MAX_BLOCK_BYTES) {
+      throw new TxRejected('TX_TOO_LARGE', `the block carrying this transaction would exceed ${MAX_BLOCK_BYTES} bytes`);
+    }
+    state.apply(changes);
+    state.advance({ height, hash: block.hash, timestampMs: block.timestampMs, commitment: block.stateCommitment });
+    changesList.push(changes);
+    return block;
+  }
+}

@@ -1,0 +1,33 @@
+/** PostgreSQL plumbing shared by every store: pools, identifiers, and the minimal query surface. */
+import pg from 'pg';
+
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+// bigint columns come back as strings by default; keep them exact as bigint.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A validated, quoted schema name (never interpolate unvalidated names into SQL). */
+export function schemaIdent(schema: string): string {
+  if (!IDENTIFIER.test(schema)) throw new RangeError(`invalid schema name "${schema}"`);
+  return `"${schema}"`;
+}
+
+export function createPool(connectionString: string, max = 8): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  // An idle client that dies (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function connectClient(connectionString: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  return client;
+}
+
+/** Hides credentials in a connection string before it reaches a log or an error. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+)(:[^@]*)?@/, (_m, user: string) => `//${user}:***@`);
+}
