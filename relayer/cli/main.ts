@@ -1,0 +1,31 @@
+/**
+ * `klx-bridge`: one command, a subcommand per role and per operator task.
+ * Exit codes: 0 success, 1 a failure the command reports (audit mismatch, refused
+ * block, rejected transaction), 2 bad usage or configuration.
+ */
+import { Command, CommanderError } from 'commander';
+import { KlxError } from '../ledger/errors.ts';
+import { registerOperatorCommands } from './operator-commands.ts';
+import { registerRoleCommands } from './role-commands.ts';
+import { registerUserCommands } from './user-commands.ts';
+
+const program = new Command('klx-bridge')
+  .description('KLX Bridge: hub ledger, relayer roles and operator tools')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerRoleCommands(program);
+registerOperatorCommands(program);
+registerUserCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  if (e instanceof KlxError) {
+    console.error(`klx-bridge: ${e.code}: ${e.message}`);
+    process.exit(e.code === 'CONFIG_INVALID' ? 2 : 1);
+  }
+  console.error(`klx-bridge: ${(e as Error).message}`);
+  process.exit(1);
+}

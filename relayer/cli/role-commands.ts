@@ -1,0 +1,69 @@
+/** Role subcommands: processor and follow run here; the other roles arrive with their issues. */
+import type { Command } from 'commander';
+import { ConfigError } from '../ledger/errors.ts';
+import { producerPublicKey } from '../config/config.ts';
+import { HttpBlockSource } from '../follower/block-source.ts';
+import { VerifyingFollower } from '../follower/follower.ts';
+import { ChannelNode } from '../node/channel-node.ts';
+import { BridgeMetrics, createLogger } from '../observability/observability.ts';
+import { createPool } from '../store/db.ts';
+import { configFrom, onShutdown } from './shared.ts';
+
+export function registerRoleCommands(program: Command): void {
+  program
+    .command('processor')
+    .description('run the block producer (or hot standby) of every configured channel, with the channel node API')
+    .option('-c, --config <file>', 'config file (default: $KLX_CONFIG)')
+    .action(async (opts: { config?: string }) => {
+      const cfg = configFrom(opts);
+      const log = createLogger(cfg.log.level);
+      const node = new ChannelNode(cfg, log);
+      onShutdown(() => node.stop());
+      const { done } = await node.start();
+      await done;
+    });
+
+  program
+    .command('follow')
+    .description("follow a channel's block stream, verifying every block into this follower's own schema")
+    .option('-c, --config <file>', 'config file (default: $KLX_CONFIG)')
+    .requiredOption('--source <url>', 'channel node API base URL')
+    .requiredOption('--channel <name>', 'channel to follow')
+    .requiredOption('--schema <name>', "the follower's own schema (never the processors')")
+    .action(async (opts: { config?: string; source: string; channel: string; schema: string }) => {
+      const cfg = configFrom(opts);
+      const ch = cfg.channels.find((c) => c.name === opts.channel);
+      if (!ch) throw new ConfigError(`channel "${opts.channel}" is not in the config`);
+      if (opts.schema === cfg.schema) throw new ConfigError('a follower must use its own schema, not the processors\'');
+      const log = createLogger(cfg.log.level);
+      const pool = createPool(cfg.databaseUrl, 2);
+      const follower = new VerifyingFollower({
+        pool,
+        schema: opts.schema,
+        identity: { network: cfg.network, channel: ch.name, addressPrefix: cfg.addressPrefix, producer: producerPublicKey(ch) },
+      });
+      new BridgeMetrics().attachFollower(follower, log);
+      await follower.open();
+      log.info({ channel: ch.name, schema: opts.schema, height: follower.height.toString() }, 'follower resumed');
+      const abort = new AbortController();
+      onShutdown(async () => {
+        abort.abort();
+        await pool.end();
+      });
+      await follower.run(new HttpBlockSource(opts.source, ch.name, (m) => log.warn({ channel: ch.name }, `block source: ${m}`)), abort.signal);
+    });
+
+  for (const [role, issue] of [
+    ['listener', 4],
+    ['approver', 4],
+    ['submitter', 4],
+    ['coordinator', 6],
+  ] as const) {
+    program
+      .command(role)
+      .description(`run the ${role} role (not in this release: see issue #${issue})`)
+      .action(() => {
+        throw new ConfigError(`the ${role} role is not available in this release (tracked in issue #${issue})`);
+      });
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Configuration: a JSON file plus environment overrides, validated with zod at
+ * start-up. A bad value is a ConfigError naming the field and the reason (never the
+ * value: it may be a secret); the CLI turns it into a non-zero exit.
+ *
+ * Environment overrides: DATABASE_URL, REDIS_URL, KLX_API_HOST, KLX_API_PORT,
+ * KLX_LOG_LEVEL, KLX_INSTANCE. Producer keys: `producerKeyFile` per channel, or the
+ * environment variable KLX_PRODUCER_KEY_<CHANNEL> (hex seed; channel upper-cased,
+ * dashes as underscores).
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { decodeAddress } from '../ledger/address.ts';
+import { fromHex } from '../ledger/bytes.ts';
+import { ConfigError, TxRejected } from '../ledger/errors.ts';
+import { Ed25519Signer } from '../ledger/keys.ts';
+import { ASSET_ID_PATTERN } from '../ledger/tx-bodies.ts';
+import type { GenesisSpec } from '../processor/genesis.ts';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes, starting with a letter, at most 32');
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
+const baseUnits = z.string().regex(/^[1-9][0-9]{0,38}$/, 'a positive integer of base units, as a string');
+
+const channelSchema = z.strictObject({
+  name,
+  producerPublicKey: hex32.optional(),
+  producerKeyFile: z.string().min(1).optional(),
+  genesis: z.strictObject({
+    timestampMs: z.string().regex(/^[0-9]{1,16}$/, 'milliseconds since the epoch, as a string'),
+    assets: z
+      .array(z.strictObject({ id: z.string().regex(ASSET_ID_PATTERN, 'an asset id'), decimals: z.number().int().min(0).max(36) }))
+      .min(1),
+    allocations: z.array(z.strictObject({ address: z.string(), asset: z.string(), amount: baseUnits })).max(100).default([]),
+  }),
+});
+
+export const configSchema = z.strictObject({
+  network: name,
+  addressPrefix: z.string().regex(/^[a-z]{1,4}$/, '1 to 4 lowercase letters'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string'),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase SQL identifier').default('hub'),
+  instance: z.string().min(1).max(64).default(`${hostname()}-${process.pid}`),
+  api: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8645) }).default({ host: '127.0.0.1', port: 8645 }),
+  processor: z
+    .strictObject({ maxBatch: z.number().int().min(1).max(4096).default(256), maxQueue: z.number().int().min(1).max(1_000_000).default(20_000) })
+    .default({ maxBatch: 256, maxQueue: 20_000 }),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+  channels: z.array(channelSchema).min(1),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type BridgeConfig = z.output<typeof configSchema>;
+export type ChannelConfig = BridgeConfig['channels'][number];
+
+function describe(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Validates a raw config object with environment overrides applied. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config must be a JSON object');
+  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  if (env.DATABASE_URL) merged.databaseUrl = env.DATABASE_URL;
+  if (env.REDIS_URL) merged.redisUrl = env.REDIS_URL;
+  if (env.KLX_INSTANCE) merged.instance = env.KLX_INSTANCE;
+  const api = { ...((merged.api as Record<string, unknown> | undefined) ?? {}) };
+  if (env.KLX_API_HOST) api.host = env.KLX_API_HOST;
+  if (env.KLX_API_PORT) {
+    if (!/^[0-9]{1,5}$/.test(env.KLX_API_PORT)) throw new ConfigError('KLX_API_PORT: must be a port number');
+    api.port = Number(env.KLX_API_PORT);
+  }
+  merged.api = api;
+  if (env.KLX_LOG_LEVEL) merged.log = { ...((merged.log as Record<string, unknown> | undefined) ?? {}), level: env.KLX_LOG_LEVEL };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(`invalid config: ${describe(parsed.error)}`);
+  const cfg = parsed.data;
+  const names = new Set<string>();
+  cfg.channels.forEach((c, i) => {
+    if (names.has(c.name)) throw new ConfigError(`invalid config: channels.${i}.name: channel "${c.name}" appears twice`);
+    names.add(c.name);
+    const assets = new Set(c.genesis.assets.map((a) => a.id));
+    c.genesis.allocations.forEach((a, j) => {
+      try {
+        decodeAddress(a.address, cfg.addressPrefix);
+      } catch (e) {
+        throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.address: ${(e as TxRejected).message}`);
+      }
+      if (!assets.has(a.asset)) throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.asset: not declared in genesis.assets`);
+    });
+  });
+  return cfg;
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`cannot read config file ${path}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message.replace(/".*"/, '…')}`);
+  }
+  return parseConfig(raw, env);
+}
+
+export function genesisSpec(c: ChannelConfig): GenesisSpec {
+  return {
+    timestampMs: BigInt(c.genesis.timestampMs),
+    assets: c.genesis.assets,
+    allocations: c.genesis.allocations.map((a) => ({ address: a.address, asset: a.asset, amount: BigInt(a.amount) })),
+  };
+}
+
+/** Loads a channel's producer (block) key from its key file or environment. The key text is never echoed. */
+export function loadProducerKey(c: ChannelConfig, env: NodeJS.ProcessEnv = process.env): Ed25519Signer {
+  const envName = `KLX_PRODUCER_KEY_${c.name.toUpperCase().replace(/-/g, '_')}`;
+  let text: string | undefined = env[envName];
+  let origin = envName;
+  if (!text && c.producerKeyFile) {
+    origin = `key file ${c.producerKeyFile}`;
+    try {
+      text = readFileSync(c.producerKeyFile, 'utf8');
+    } catch {
+      throw new ConfigError(`channel ${c.name}: cannot read ${origin}`);
+    }
+  }
+  if (!text) throw new ConfigError(`channel ${c.name}: no producer key (set producerKeyFile or ${envName})`);
+  let key: Ed25519Signer;
+  try {
+    key = Ed25519Signer.fromSeedHex(text);
+  } catch {
+    throw new ConfigError(`channel ${c.name}: ${origin} does not hold a 32-byte hex ed25519 seed`);
+  }
+  if (c.producerPublicKey && c.producerPublicKey !== Buffer.from(key.publicKey).toString('hex')) {
+    throw new ConfigError(`channel ${c.name}: the producer key does not match producerPublicKey`);
+  }
+  return key;
+}
+
+/** The producer public key a verifier pins: configured explicitly, or derived from the key. */
+export function producerPublicKey(c: ChannelConfig, env: NodeJS.ProcessEnv = process.env): Uint8Array {
+  if (c.producerPublicKey) return fromHex(c.producerPublicKey, 32);
+  return loadProducerKey(c, env).publicKey;
+}

@@ -1,0 +1,60 @@
+/** ChannelClient: a small typed client of the channel node API (CLI, tests, exchanges' scripts). */
+import { KlxError } from '../ledger/errors.ts';
+import { txToJson, type SignedTx } from '../ledger/transaction.ts';
+import type { Receipt } from '../processor/processor.ts';
+import type { BlockMessage } from './block-message.ts';
+
+export class ApiError extends KlxError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    retriable: boolean,
+    details: Record<string, string | number | boolean> = {},
+  ) {
+    super(code, message, retriable, details);
+  }
+}
+
+export class ChannelClient {
+  private readonly base: string;
+  constructor(
+    baseUrl: string,
+    readonly channel: string,
+  ) {
+    this.base = `${baseUrl.replace(/\/$/, '')}/v1/channels/${encodeURIComponent(channel)}`;
+  }
+
+  private async call<T>(path: string, init?: RequestInit): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, init);
+    } catch (e) {
+      throw new ApiError(0, 'UNREACHABLE', `channel node unreachable: ${(e as Error).message}`, true);
+    }
+    const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; retriable: boolean; details?: Record<string, string> } };
+    if (!res.ok) {
+      const err = body.error ?? { code: 'HTTP_ERROR', message: `HTTP ${res.status}`, retriable: res.status >= 500 };
+      throw new ApiError(res.status, err.code, err.message, err.retriable, err.details ?? {});
+    }
+    return body as T;
+  }
+
+  submit(tx: SignedTx | Record<string, unknown>): Promise<Receipt> {
+    const json = 'encoded' in tx ? txToJson(tx as SignedTx) : tx;
+    return this.call('/transactions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+  }
+  balances(address: string): Promise<{ balances: Record<string, string> }> {
+    return this.call(`/balances/${encodeURIComponent(address)}`);
+  }
+  async nextNonce(address: string, lane = 0): Promise<bigint> {
+    const r = await this.call<{ nextNonceByLane: Record<string, string> }>(`/nonces/${encodeURIComponent(address)}`);
+    return BigInt(r.nextNonceByLane[String(lane)] ?? '0');
+  }
+  block(height: bigint): Promise<BlockMessage> {
+    return this.call(`/blocks/${height}`);
+  }
+  transaction(txId: string): Promise<{ height: string; blockHash: string }> {
+    return this.call(`/transactions/${txId}`);
+  }
+}
