@@ -9,6 +9,8 @@ export interface ProcessorEvents {
   'leadership-lost': { channel: string; instance: string; reason: string };
   'blocks-committed': { channel: string; fromHeight: bigint; toHeight: bigint; count: number; writeMs: number };
   'tx-rejected': { channel: string; code: string };
+  /** Campaigning or taking over failed (database unreachable, ...); it retries. */
+  'campaign-error': { channel: string; instance: string; message: string };
 }
 
 export interface FollowerEvents {

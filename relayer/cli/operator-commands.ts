@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { addressFromPublicKey } from '../ledger/address.ts';
 import { fromHex, toHex } from '../ledger/bytes.ts';
+import { ConfigError } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import { auditChannel } from '../audit/audit.ts';
 import { createPool } from '../store/db.ts';
@@ -14,6 +15,14 @@ function databaseUrl(opts: { config?: string; databaseUrl?: string }): { url: st
   if (process.env.DATABASE_URL && !opts.config && !process.env.KLX_CONFIG) return { url: process.env.DATABASE_URL };
   const cfg = configFrom(opts);
   return { url: cfg.databaseUrl, schema: cfg.schema };
+}
+
+function producerArg(hex: string): Uint8Array {
+  try {
+    return fromHex(hex, 32);
+  } catch {
+    throw new ConfigError('--producer must be a 32-byte public key in hex');
+  }
 }
 
 export function registerOperatorCommands(program: Command): void {
@@ -33,7 +42,7 @@ export function registerOperatorCommands(program: Command): void {
           pool,
           schema: opts.schema ?? db.schema ?? 'hub',
           channel: opts.channel,
-          ...(opts.producer ? { producer: fromHex(opts.producer, 32) } : {}),
+          ...(opts.producer ? { producer: producerArg(opts.producer) } : {}),
         });
         console.log(JSON.stringify({ result: 'ok', ...report }, null, 2));
       } finally {

@@ -51,6 +51,7 @@ export function registerUserCommands(program: Command): void {
       }
       decodeAddress(o.to, o.prefix);
       const amount = parseAmount(o.amount);
+      if (!/^[0-9]{1,5}$/.test(o.lane) || Number(o.lane) > 65535) throw new ConfigError('--lane must be an integer from 0 to 65535');
       const lane = Number(o.lane);
       const sender = addressFromPublicKey(o.prefix, key.publicKey);
       const client = new ChannelClient(o.node, o.channel);

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { decodeAddress } from '../ledger/address.ts';
-import { fromHex } from '../ledger/bytes.ts';
+import { fromHex, MAX_U128 } from '../ledger/bytes.ts';
 import { ConfigError, TxRejected } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import { ASSET_ID_PATTERN } from '../ledger/tx-bodies.ts';
@@ -72,7 +72,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
     api.port = Number(env.KLX_API_PORT);
   }
   merged.api = api;
-  if (env.KLX_LOG_LEVEL) merged.log = { ...((merged.log as Record<string, unknown> | undefined) ?? {}), level: env.KLX_LOG_LEVEL };
+  if (env.KLX_LOG_LEVEL) merged.log = { ...((merged.log) ?? {}), level: env.KLX_LOG_LEVEL };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid config: ${describe(parsed.error)}`);
   const cfg = parsed.data;
@@ -81,12 +81,14 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
     if (names.has(c.name)) throw new ConfigError(`invalid config: channels.${i}.name: channel "${c.name}" appears twice`);
     names.add(c.name);
     const assets = new Set(c.genesis.assets.map((a) => a.id));
+    if (assets.size !== c.genesis.assets.length) throw new ConfigError(`invalid config: channels.${i}.genesis.assets: an asset id appears twice`);
     c.genesis.allocations.forEach((a, j) => {
       try {
         decodeAddress(a.address, cfg.addressPrefix);
       } catch (e) {
         throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.address: ${(e as TxRejected).message}`);
       }
+      if (BigInt(a.amount) > MAX_U128) throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.amount: exceeds u128`);
       if (!assets.has(a.asset)) throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.asset: not declared in genesis.assets`);
     });
   });

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     });
     node.metrics.attachFollower(f, log);
     await f.open();
-    await f.run(new HttpBlockSource(`http://127.0.0.1:${port}`, c.name), abort.signal);
+    await f.run(new HttpBlockSource(`http://127.0.0.1:${port}`, c.name, (m) => log.warn({ channel: c.name }, `follower block source: ${m}`)), abort.signal);
   });
 
   const url = `http://127.0.0.1:${port}`;

@@ -4,6 +4,7 @@
  * bytes of each message are used; the node's decoded view is never trusted.
  */
 import type { Block } from '../ledger/block.ts';
+import { BlockVerificationError } from '../ledger/errors.ts';
 import { messageToBlock, type BlockMessage } from '../node/block-message.ts';
 
 export interface BlockSource {
@@ -26,14 +27,19 @@ export class HttpBlockSource implements BlockSource {
         const res = await fetch(url, { signal, headers: { accept: 'text/event-stream' } });
         if (!res.ok || !res.body) throw new Error(`stream answered HTTP ${res.status}`);
         for await (const data of sseData(res.body)) {
-          const block = messageToBlock(JSON.parse(data) as BlockMessage);
+          let block: Block;
+          try {
+            block = messageToBlock(JSON.parse(data) as BlockMessage);
+          } catch (e) {
+            throw new BlockVerificationError(next, 'decode', `the node sent a block that does not decode: ${(e as Error).message}`);
+          }
           if (block.height < next) continue;
           yield block;
           next = block.height + 1n;
         }
       } catch (e) {
         if (signal.aborted) return;
-        if (e instanceof SyntaxError || e instanceof RangeError) throw e;
+        if (e instanceof BlockVerificationError) throw e;
         this.onError((e as Error).message);
       }
       await new Promise((r) => setTimeout(r, 500));

@@ -97,7 +97,14 @@ export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
     let batch: Block[] = [];
     let flushTimer: Promise<void> | null = null;
     const iterator = source.blocks(this.height + 1n, signal)[Symbol.asyncIterator]();
-    let pending = iterator.next();
+    const halt = (e: unknown): never => {
+      if (e instanceof BlockVerificationError) {
+        this.verifier = null;
+        this.emit('halted', { channel: this.opts.identity.channel, height: e.height, reason: e.reason, message: e.message });
+      }
+      throw e;
+    };
+    let pending = iterator.next().catch(halt);
     while (!signal.aborted) {
       // Batch what is already available; flush as soon as the stream pauses.
       const winner = batch.length === 0 ? await pending : await Promise.race([pending, (flushTimer ??= tick())]);
@@ -109,7 +116,7 @@ export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
       }
       if (winner.done) break;
       batch.push(winner.value);
-      pending = iterator.next();
+      pending = iterator.next().catch(halt);
       if (batch.length >= maxBatch) {
         await this.ingest(batch);
         batch = [];

@@ -32,7 +32,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class ByteWriter {
   private chunks: Uint8Array[] = [];
@@ -44,9 +44,11 @@ export class ByteWriter {
     return this;
   }
   u8(v: number): this {
-    return this.raw(Uint8Array.of(v & 0xff));
+    if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new RangeError('u8 out of range');
+    return this.raw(Uint8Array.of(v));
   }
   u32(v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError('u32 out of range');
     const b = new Uint8Array(4);
     new DataView(b.buffer).setUint32(0, v);
     return this.raw(b);

@@ -3,7 +3,7 @@
  *
  * Execution never mutates state: it returns a list of `StateChange`s, which the caller
  * applies. The state commitment after block h is
- *   C(h) = SHA-256("KLX/state/v1" | C(h-1) | height | the canonical encoding of the changes of h)
+ *   C(h) = SHA-256("KLX/state/v1" | C(h-1) | height | u32 count | the canonical encoding of each change of h)
  * — a hash chain over canonical state changes, so producing a block costs O(changes),
  * never a re-hash of the whole state (docs/hub-encoding.md).
  */

@@ -87,7 +87,7 @@ export function decodeTx(encoded: Uint8Array): SignedTx {
     const br = new ByteReader(bodyBytes);
     const body = TX_BODY_CODECS[type].decode(br);
     br.end();
-    return { network, channel, type, sender, lane, nonce, body, signature, encoded, id: sha256(encoded) } as SignedTx;
+    return { network, channel, type, sender, lane, nonce, body, signature, encoded, id: sha256(encoded) };
   } catch (e) {
     if (e instanceof TxRejected) throw e;
     throw new TxRejected('TX_MALFORMED', `transaction bytes do not decode: ${(e as Error).message}`);

@@ -52,9 +52,9 @@ export class ChannelNode {
 
   /** Starts processors and the API; resolves once the API listens. `done` settles when a processor fails fatally. */
   async start(): Promise<{ port: number; done: Promise<void> }> {
-    this.runs = this.processors.map((p) => p.start());
     await this.notifier.start();
     this.port = await this.api.listen(this.cfg.api.port, this.cfg.api.host);
+    this.runs = this.processors.map((p) => p.start());
     this.log.info({ host: this.cfg.api.host, port: this.port, channels: this.processors.map((p) => p.channel), instance: this.cfg.instance }, 'channel node API listening');
     return { port: this.port, done: Promise.all(this.runs).then(() => undefined) };
   }

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { decodeAddress } from '../ledger/address.ts';
 import { fromHex } from '../ledger/bytes.ts';
-import { KlxError, TxRejected } from '../ledger/errors.ts';
+import { KlxError, NotLeaderError, TxRejected } from '../ledger/errors.ts';
 import { parseTxJson } from '../ledger/transaction.ts';
 import type { ChannelProcessor } from '../processor/processor.ts';
 import { ChannelStore } from '../store/channel-store.ts';
@@ -78,9 +78,19 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+const MAX_HEIGHT = (1n << 63n) - 1n - BigInt(MAX_RANGE);
+
 function parseHeight(s: string | null | undefined, field: string): bigint {
-  if (s === null || s === undefined || !/^(0|[1-9][0-9]{0,18})$/.test(s)) throw new HttpError(400, 'BAD_REQUEST', `${field} must be a block height`);
+  if (s === null || s === undefined || !/^(0|[1-9][0-9]{0,18})$/.test(s) || BigInt(s) > MAX_HEIGHT) {
+    throw new HttpError(400, 'BAD_REQUEST', `${field} must be a block height`);
+  }
   return BigInt(s);
+}
+
+function parseLimit(s: string | null): number {
+  if (s === null) return 100;
+  if (!/^[1-9][0-9]{0,3}$/.test(s) || Number(s) > MAX_RANGE) throw new HttpError(400, 'BAD_REQUEST', `limit must be an integer from 1 to ${MAX_RANGE}`);
+  return Number(s);
 }
 
 export class ChannelNodeApi {
@@ -124,7 +134,12 @@ export class ChannelNodeApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://node');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw new HttpError(400, 'BAD_REQUEST', 'malformed percent-encoding in the path');
+    }
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/health') return send(res, 200, await this.health());
     if (method === 'GET' && url.pathname === '/metrics' && this.opts.metrics) {
@@ -138,7 +153,7 @@ export class ChannelNodeApi {
     const { store, endpoint } = this.channel(parts[2]);
     const [resource, arg] = [parts[3], parts[4]];
     if (method === 'POST' && resource === 'transactions' && arg === undefined) {
-      if (!endpoint.processor) throw new HttpError(503, 'NOT_LEADER', 'this node does not produce blocks for this channel');
+      if (!endpoint.processor) throw new NotLeaderError(store.channel, 'this node does not produce blocks for this channel');
       const tx = parseTxJson(await readJson(req));
       return send(res, 200, await endpoint.processor.submit(tx));
     }
@@ -163,7 +178,7 @@ export class ChannelNodeApi {
           return send(res, 200, rowToMessage(row));
         }
         const from = parseHeight(url.searchParams.get('from') ?? '0', 'from');
-        const limit = Math.min(Number(url.searchParams.get('limit') ?? '100') || 100, MAX_RANGE);
+        const limit = parseLimit(url.searchParams.get('limit'));
         const rows = await store.readBlockRows(from, from + BigInt(limit) - 1n);
         return send(res, 200, { messages: rows.map(rowToMessage) });
       }

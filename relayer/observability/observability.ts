@@ -58,6 +58,7 @@ export class BridgeMetrics {
       this.head.set({ channel: e.channel, role: 'processor' }, Number(e.toHeight));
       log.debug({ channel: e.channel, from: e.fromHeight.toString(), to: e.toHeight.toString(), writeMs: e.writeMs }, 'blocks committed');
     });
+    p.on('campaign-error', (e) => log.warn({ channel: e.channel, instance: e.instance }, `cannot campaign for block production: ${e.message}`));
     p.on('tx-rejected', (e) => {
       this.rejected.inc({ channel: e.channel, code: e.code });
       log.debug({ channel: e.channel, code: e.code }, 'transaction rejected');

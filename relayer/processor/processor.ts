@@ -24,7 +24,7 @@ import { verifyTxStatically, type ChannelContext, type SignedTx } from '../ledge
 import { TypedEmitter, type ProcessorEvents } from '../events.ts';
 import { ChannelStore } from '../store/channel-store.ts';
 import { connectClient } from '../store/db.ts';
-import { migrate } from '../store/migrate.ts';
+import { migrate, MigrationError } from '../store/migrate.ts';
 import { buildGenesis, type GenesisSpec } from './genesis.ts';
 
 export interface ProcessorOptions {
@@ -62,6 +62,8 @@ interface Leadership {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Quick re-campaign after losing leadership; slower retries while the database is unreachable. */
+const retryDelay = (reason: string) => (/ECONNREFUSED|ENOTFOUND|timeout/i.test(reason) ? 1000 : 100);
 
 export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
   private queue: Pending[] = [];
@@ -136,11 +138,13 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
         await this.produce(l);
         reason = l.lost ?? 'stopped';
       } catch (e) {
-        if (e instanceof ConfigError) {
+        if (e instanceof ConfigError || e instanceof MigrationError || e instanceof TxRejected) {
+          // Not going to get better by retrying: a wrong key, a broken migration, an invalid genesis.
           this.stopped = true;
-          throw e;
+          throw e instanceof TxRejected ? new ConfigError(`channel ${context.channel}: invalid genesis: ${e.message}`) : e;
         }
         reason = (e as Error).message;
+        if (!this.leadership && !this.stopped) this.emit('campaign-error', { channel: context.channel, instance, message: reason });
       } finally {
         const wasLeader = this.leadership !== null;
         this.leadership = null;
@@ -149,7 +153,7 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
         await client?.end().catch(() => undefined);
         if (wasLeader && !this.stopped) this.emit('leadership-lost', { channel: context.channel, instance, reason });
       }
-      if (!this.stopped) await sleep(100);
+      if (!this.stopped) await sleep(retryDelay(reason));
     }
   }
 
@@ -229,7 +233,14 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
       p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: block.height.toString(), blockHash: toHex(block.hash), duplicate: false });
     }
     for (const { p, err } of maybeIncluded) {
-      const found = await store.findTx(p.tx.id).catch(() => null);
+      let found: Awaited<ReturnType<ChannelStore['findTx']>>;
+      try {
+        found = await store.findTx(p.tx.id);
+      } catch (e) {
+        l.lost ??= `transaction lookup failed: ${(e as Error).message}`;
+        p.reject(new NotLeaderError(this.channel, `channel ${this.channel}: could not check for an earlier inclusion; retry the same transaction`));
+        continue;
+      }
       if (found) {
         p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: found.height.toString(), blockHash: found.blockHash, duplicate: true });
       } else {

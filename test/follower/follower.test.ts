@@ -110,9 +110,9 @@ describe('verifying follower over the block stream', () => {
     await first.open();
     const abort = new AbortController();
     const running = first.run(new HttpBlockSource(node.url, 'bridge'), abort.signal);
-    await waitFor('first follower at height 20', async () => first.height === 20n);
+    await waitFor('first follower at height 20', () => first.height === 20n);
     for (let n = 20n; n < 25n; n++) await node.client().submit(transfer(alice, bob.address, 1n, n));
-    await waitFor('live blocks', async () => first.height === 25n);
+    await waitFor('live blocks', () => first.height === 25n);
     abort.abort();
     await running;
 
@@ -124,7 +124,7 @@ describe('verifying follower over the block stream', () => {
     assert.equal(second.height, 25n, 'resumes from its own store');
     const abort2 = new AbortController();
     const running2 = second.run(new HttpBlockSource(node.url, 'bridge'), abort2.signal);
-    await waitFor('second follower at head', async () => second.height === 40n);
+    await waitFor('second follower at head', () => second.height === 40n);
     abort2.abort();
     await running2;
     assert.ok((verified[0] ?? 0n) > 25n, 'no block was verified twice');

@@ -115,7 +115,7 @@ describe('replay determinism and audit', () => {
     const { rows } = await db.pool.query<{ body: Buffer }>('SELECT body FROM hub.blocks WHERE height = $1', [h]);
     const original = rows[0]?.body as Buffer;
     const forged = Buffer.from(original);
-    forged[forged.length - 40] ^= 0x01; // inside the transaction's amount/memo region
+    forged.writeUInt8((forged.at(-40) ?? 0) ^ 0x01, forged.length - 40); // inside the transaction
     await tampered('UPDATE hub.blocks SET body = $2 WHERE height = $1', [h, forged], 'UPDATE hub.blocks SET body = $2 WHERE height = $1', [h, original], (e) => {
       assert.ok(e instanceof AuditMismatchError, String(e));
       assert.equal(e.height, h);
@@ -128,7 +128,7 @@ describe('replay determinism and audit', () => {
     const { rows } = await db.pool.query<{ signature: Buffer }>('SELECT signature FROM hub.blocks WHERE height = $1', [h]);
     const original = rows[0]?.signature as Buffer;
     const forged = Buffer.from(original);
-    forged[5] ^= 0xff;
+    forged.writeUInt8((forged.at(5) ?? 0) ^ 0xff, 5);
     await db.pool.query('UPDATE hub.blocks SET signature = $2 WHERE height = $1', [h, forged]);
     try {
       await assert.rejects(auditChannel({ pool: db.pool, schema: 'hub', channel: 'bridge' }), (e) => {
