@@ -19,8 +19,8 @@ export class ProcessorCluster {
   readonly nodes: ClusterNode[] = [];
   private readonly configPath: string;
 
-  constructor(db: TestDatabase, funded: TestUser[]) {
-    this.configPath = writeTempJson('config.json', testConfig(db.url, funded, ['bridge'], { log: { level: 'info' } }));
+  constructor(db: TestDatabase, funded: TestUser[], logLevel: 'info' | 'warn' = 'info') {
+    this.configPath = writeTempJson('config.json', testConfig(db.url, funded, ['bridge'], { log: { level: logLevel } }));
   }
 
   async add(name: string): Promise<ClusterNode> {
