@@ -19,13 +19,16 @@ export class ProcessorCluster {
   readonly nodes: ClusterNode[] = [];
   private readonly configPath: string;
 
+  private readonly databaseUrl: string;
+
   constructor(db: TestDatabase, funded: TestUser[], logLevel: 'info' | 'warn' = 'info') {
+    this.databaseUrl = db.url;
     this.configPath = writeTempJson('config.json', testConfig(db.url, funded, ['bridge'], { log: { level: logLevel } }));
   }
 
   async add(name: string): Promise<ClusterNode> {
     const port = await freePort();
-    const proc = this.group.start(['processor', '--config', this.configPath], { ...producerEnv(), KLX_API_PORT: String(port), KLX_INSTANCE: name });
+    const proc = this.group.start(['processor', '--config', this.configPath], { ...producerEnv(), DATABASE_URL: this.databaseUrl, KLX_API_PORT: String(port), KLX_INSTANCE: name });
     const node = { name, port, url: `http://127.0.0.1:${port}`, proc };
     this.nodes.push(node);
     await waitFor(`${name} API`, async () => (await fetch(`${node.url}/health`)).ok);
