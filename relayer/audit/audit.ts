@@ -56,6 +56,9 @@ export async function auditChannel(opts: AuditOptions): Promise<AuditReport> {
       if (row.parent_hash && !bytesEqual(row.parent_hash, block.prevHash)) {
         throw new AuditMismatchError(row.height, 'parent-hash', 'stored parent hash differs from the block');
       }
+      if (!bytesEqual(row.tx_id, block.tx.id) || row.tx_type !== block.tx.type || row.tx_sender !== block.tx.sender || row.timestamp_ms !== block.timestampMs) {
+        throw new AuditMismatchError(row.height, 'columns', 'stored transaction id, type, sender or timestamp differs from the block');
+      }
       verifier ??= new ChainVerifier({
         network: block.network,
         channel: opts.channel,
@@ -96,6 +99,14 @@ async function compareStoredState(opts: AuditOptions, verifier: ChainVerifier): 
   const s = schemaIdent(opts.schema);
   const state = verifier.state;
   const head = state.head.height;
+  const params = await opts.pool.query<{ producer: Buffer; address_prefix: string; updated_height: bigint }>(
+    `SELECT producer, address_prefix, updated_height FROM ${s}.channel_params WHERE channel = $1`,
+    [opts.channel],
+  );
+  const p = params.rows[0];
+  if (!p || !state.producer || !bytesEqual(p.producer, state.producer) || p.address_prefix !== state.addressPrefix) {
+    throw new AuditMismatchError(p?.updated_height ?? 0n, 'params', 'stored channel parameters (producer, address prefix) differ from genesis');
+  }
   const balances = await opts.pool.query<{ address: string; asset: string; amount: string; updated_height: bigint }>(
     `SELECT address, asset, amount::text AS amount, updated_height FROM ${s}.balances WHERE channel = $1`,
     [opts.channel],

@@ -17,6 +17,10 @@ export interface StoredBlockRow {
   parent_hash: Buffer | null;
   body: Buffer;
   signature: Buffer;
+  tx_id: Buffer;
+  tx_type: string;
+  tx_sender: string;
+  timestamp_ms: bigint;
 }
 
 export interface TxInclusion {
@@ -145,7 +149,7 @@ export class ChannelStore {
     for (const r of nonces.rows) changes.push({ kind: 'nonce', address: r.address, lane: r.lane, next: BigInt(r.next_nonce) });
     state.apply(changes);
     const head = await this.db.query<StoredBlockRow>(
-      `SELECT height, hash, parent_hash, body, signature FROM ${this.s}.blocks WHERE channel = $1 ORDER BY height DESC LIMIT 1`,
+      `SELECT height, hash, parent_hash, body, signature, tx_id, tx_type, tx_sender, timestamp_ms FROM ${this.s}.blocks WHERE channel = $1 ORDER BY height DESC LIMIT 1`,
       ch,
     );
     const row = head.rows[0];
@@ -163,7 +167,7 @@ export class ChannelStore {
 
   async readBlockRows(from: bigint, to: bigint): Promise<StoredBlockRow[]> {
     const r = await this.db.query<StoredBlockRow>(
-      `SELECT height, hash, parent_hash, body, signature FROM ${this.s}.blocks
+      `SELECT height, hash, parent_hash, body, signature, tx_id, tx_type, tx_sender, timestamp_ms FROM ${this.s}.blocks
         WHERE channel = $1 AND height BETWEEN $2 AND $3 ORDER BY height`,
       [this.channel, from.toString(), to.toString()],
     );

@@ -145,6 +145,22 @@ describe('replay determinism and audit', () => {
     }
   });
 
+  it('tampered block columns or channel parameters fail audit', async () => {
+    const h = 7n;
+    await tampered("UPDATE hub.blocks SET tx_sender = 'someone-else' WHERE height = $1", [h], 'UPDATE hub.blocks SET tx_sender = $2 WHERE height = $1', [
+      h,
+      (await db.pool.query<{ s: string }>('SELECT tx_sender AS s FROM hub.blocks WHERE height = $1', [h])).rows[0]?.s,
+    ], (e) => {
+      assert.ok(e instanceof AuditMismatchError, String(e));
+      assert.equal(e.height, h);
+      assert.equal(e.reason, 'columns');
+    });
+    await tampered("UPDATE hub.channel_params SET address_prefix = 'klx'", [], "UPDATE hub.channel_params SET address_prefix = 'klxd'", [], (e) => {
+      assert.ok(e instanceof AuditMismatchError, String(e));
+      assert.equal(e.reason, 'params');
+    });
+  });
+
   it('a tampered balance fails audit and names the height that last wrote it', async () => {
     const { rows } = await db.pool.query<{ address: string; amount: string; updated_height: bigint }>(
       "SELECT address, amount::text AS amount, updated_height FROM hub.balances WHERE asset = 'KLX' AND updated_height > 0 ORDER BY updated_height DESC LIMIT 1",
