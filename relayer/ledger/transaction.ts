@@ -98,11 +98,29 @@ function isTxType(t: string): t is TxType {
   return Object.hasOwn(TX_BODY_CODECS, t);
 }
 
+/** What a transaction's signature check needs: the sender's key, the signed bytes, the signature. */
+export interface SignatureClaim {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+export const BAD_SIGNATURE_MESSAGE = 'signature does not verify for the sender over this network, channel and content';
+
 /**
  * Checks everything about a transaction that does not depend on ledger state:
  * network, channel, sender address, lane, size and the sender's signature.
  */
 export function verifyTxStatically(tx: SignedTx, ctx: ChannelContext): void {
+  const claim = checkTxStructure(tx, ctx);
+  if (!verifyEd25519(claim.publicKey, claim.message, claim.signature)) throw new TxRejected('BAD_SIGNATURE', BAD_SIGNATURE_MESSAGE);
+}
+
+/**
+ * verifyTxStatically without the signature itself, which the caller must then verify
+ * (e.g. on a worker thread): returns what to verify.
+ */
+export function checkTxStructure(tx: SignedTx, ctx: ChannelContext): SignatureClaim {
   if (tx.network !== ctx.network) {
     throw new TxRejected('WRONG_NETWORK', `transaction is for network "${tx.network}", this is "${ctx.network}"`);
   }
@@ -120,10 +138,7 @@ export function verifyTxStatically(tx: SignedTx, ctx: ChannelContext): void {
     throw new TxRejected('NOT_AUTHORIZED', 'a module address cannot sign transactions');
   }
   TX_BODY_CODECS[tx.type].check(tx.body as never, ctx);
-  const signed = tx.encoded.subarray(0, tx.encoded.length - tx.signature.length - 4);
-  if (!verifyEd25519(sender.payload, signed, tx.signature)) {
-    throw new TxRejected('BAD_SIGNATURE', 'signature does not verify for the sender over this network, channel and content');
-  }
+  return { publicKey: sender.payload, message: tx.encoded.subarray(0, tx.encoded.length - tx.signature.length - 4), signature: tx.signature };
 }
 
 const envelopeSchema = z.strictObject({

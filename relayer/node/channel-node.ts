@@ -7,6 +7,7 @@ import type { BridgeConfig } from '../config/config.ts';
 import { genesisSpec, loadProducerKey } from '../config/config.ts';
 import { BridgeMetrics } from '../observability/observability.ts';
 import { ChannelProcessor } from '../processor/processor.ts';
+import { Ed25519VerifierPool } from '../processor/signature-verifier.ts';
 import { createPool } from '../store/db.ts';
 import { BlockNotifier } from './block-notifier.ts';
 import { ChannelNodeApi } from './http-api.ts';
@@ -19,6 +20,8 @@ export class ChannelNode {
   private readonly api: ChannelNodeApi;
   private runs: Promise<void>[] = [];
   port = 0;
+
+  private readonly verifier = new Ed25519VerifierPool(1);
 
   constructor(
     private readonly cfg: BridgeConfig,
@@ -36,6 +39,7 @@ export class ChannelNode {
           instance: cfg.instance,
           maxBatch: cfg.processor.maxBatch,
           maxQueue: cfg.processor.maxQueue,
+          verifier: this.verifier,
         }),
     );
     this.pool = createPool(cfg.databaseUrl);
@@ -63,6 +67,7 @@ export class ChannelNode {
     await this.api.close();
     await Promise.all(this.processors.map((p) => p.stop()));
     await this.notifier.stop();
+    await this.verifier.close();
     await this.pool.end().catch(() => undefined);
   }
 }

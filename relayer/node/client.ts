@@ -44,6 +44,10 @@ export class ChannelClient {
     const json = 'encoded' in tx ? txToJson(tx as SignedTx) : tx;
     return this.call('/transactions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
   }
+  /** Submits up to 256 transactions in one request; one result per transaction, in order. */
+  submitBatch(txs: SignedTx[]): Promise<{ results: ({ ok: true; receipt: Receipt } | { ok: false; error: { code: string; message: string; retriable: boolean } })[] }> {
+    return this.call('/transactions/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transactions: txs.map(txToJson) }) });
+  }
   balances(address: string): Promise<{ balances: Record<string, string> }> {
     return this.call(`/balances/${encodeURIComponent(address)}`);
   }

@@ -2,6 +2,7 @@
  * The channel node API (docs/api.md). Any node serves reads from PostgreSQL; only the
  * leader of a channel accepts transactions (others answer 503 NOT_LEADER, retriable).
  *   POST /v1/channels/:ch/transactions           submit a signed transaction (ack = durable)
+ *   POST /v1/channels/:ch/transactions/batch     submit up to 256, answered one result each, in order
  *   GET  /v1/channels/:ch/transactions/:txId     inclusion of a transaction
  *   GET  /v1/channels/:ch/blocks/:height         one block message
  *   GET  /v1/channels/:ch/blocks?from=&limit=    a range of block messages
@@ -16,13 +17,15 @@ import type pg from 'pg';
 import { decodeAddress } from '../ledger/address.ts';
 import { fromHex } from '../ledger/bytes.ts';
 import { KlxError, NotLeaderError, TxRejected } from '../ledger/errors.ts';
-import { parseTxJson } from '../ledger/transaction.ts';
-import type { ChannelProcessor } from '../processor/processor.ts';
+import { parseTxJson, type SignedTx } from '../ledger/transaction.ts';
+import type { ChannelProcessor, Receipt } from '../processor/processor.ts';
 import { ChannelStore } from '../store/channel-store.ts';
 import type { BlockNotifier } from './block-notifier.ts';
 import { rowToMessage } from './block-message.ts';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
+export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
+export const MAX_BATCH_TRANSACTIONS = 256;
 const MAX_RANGE = 1000;
 
 export interface ChannelEndpoint {
@@ -63,19 +66,29 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BYTES) throw new TxRejected('TX_TOO_LARGE', `request body exceeds ${MAX_REQUEST_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    throw new TxRejected('TX_MALFORMED', 'request body is not valid JSON');
-  }
+function readJson(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new TxRejected('TX_TOO_LARGE', `request body exceeds ${limit} bytes`));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+      } catch {
+        reject(new TxRejected('TX_MALFORMED', 'request body is not valid JSON'));
+      }
+    });
+  });
 }
 
 const MAX_HEIGHT = (1n << 63n) - 1n - BigInt(MAX_RANGE);
@@ -110,6 +123,10 @@ export class ChannelNodeApi {
         else res.end();
       });
     });
+    // Keep idle client connections longer than typical client/proxy pools do, so a client
+    // never reuses a socket the server is closing at that moment (ECONNRESET).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -152,6 +169,10 @@ export class ChannelNodeApi {
     if (parts[0] !== 'v1' || parts[1] !== 'channels') throw new HttpError(404, 'NOT_FOUND', 'no such route');
     const { store, endpoint } = this.channel(parts[2]);
     const [resource, arg] = [parts[3], parts[4]];
+    if (method === 'POST' && resource === 'transactions' && arg === 'batch') {
+      if (!endpoint.processor) throw new NotLeaderError(store.channel, 'this node does not produce blocks for this channel');
+      return send(res, 200, { results: await this.submitBatch(endpoint.processor, await readJson(req, MAX_BATCH_REQUEST_BYTES)) });
+    }
     if (method === 'POST' && resource === 'transactions' && arg === undefined) {
       if (!endpoint.processor) throw new NotLeaderError(store.channel, 'this node does not produce blocks for this channel');
       const tx = parseTxJson(await readJson(req));
@@ -193,6 +214,36 @@ export class ChannelNodeApi {
         return this.stream(req, res, store, parseHeight(url.searchParams.get('from') ?? '0', 'from'));
     }
     throw new HttpError(404, 'NOT_FOUND', 'no such route');
+  }
+
+  /**
+   * Each transaction of a batch is verified and queued independently, in array order
+   * (so consecutive nonces of one lane may share a batch); one result per transaction.
+   */
+  private async submitBatch(processor: ChannelProcessor, body: unknown) {
+    const list = (body as { transactions?: unknown } | null)?.transactions;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_TRANSACTIONS) {
+      throw new TxRejected('TX_MALFORMED', `a batch is {"transactions": [...]} with 1 to ${MAX_BATCH_TRANSACTIONS} signed transactions`);
+    }
+    const parsed = list.map((json) => {
+      try {
+        return parseTxJson(json);
+      } catch (e) {
+        return e as Error;
+      }
+    });
+    const txs = parsed.filter((p): p is SignedTx => !(p instanceof Error));
+    const submitted = processor.submitMany(txs);
+    let k = 0;
+    const pending = parsed.map((p) => (p instanceof Error ? Promise.reject(p) : (submitted[k++] as Promise<Receipt>)));
+    return Promise.all(
+      pending.map((p) =>
+        p.then(
+          (receipt) => ({ ok: true as const, receipt }),
+          (e: unknown) => ({ ok: false as const, error: (e instanceof KlxError ? e : new KlxError('INTERNAL', 'internal error', true)).toJSON() }),
+        ),
+      ),
+    );
   }
 
   private async health() {

@@ -20,7 +20,8 @@ import { ConfigError, KlxError, NotLeaderError, TxRejected } from '../ledger/err
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import { executeTx, RULES_VERSION } from '../ledger/rules.ts';
 import { nextCommitment, type LedgerState, type StateChange } from '../ledger/state.ts';
-import { verifyTxStatically, type ChannelContext, type SignedTx } from '../ledger/transaction.ts';
+import { BAD_SIGNATURE_MESSAGE, checkTxStructure, type ChannelContext, type SignatureClaim, type SignedTx } from '../ledger/transaction.ts';
+import { InlineSignatureVerifier, type SignatureVerifier } from './signature-verifier.ts';
 import { TypedEmitter, type ProcessorEvents } from '../events.ts';
 import { ChannelStore } from '../store/channel-store.ts';
 import { connectClient } from '../store/db.ts';
@@ -37,6 +38,8 @@ export interface ProcessorOptions {
   instance: string;
   maxBatch?: number;
   maxQueue?: number;
+  /** Where signatures are verified (default: on the calling thread). */
+  verifier?: SignatureVerifier;
 }
 
 export interface Receipt {
@@ -74,9 +77,11 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
   private campaign: Promise<void> = Promise.resolve();
   private readonly maxBatch: number;
   private readonly maxQueue: number;
+  private readonly verifier: SignatureVerifier;
 
   constructor(private readonly opts: ProcessorOptions) {
     super();
+    this.verifier = opts.verifier ?? new InlineSignatureVerifier();
     this.maxBatch = opts.maxBatch ?? 256;
     this.maxQueue = opts.maxQueue ?? 20_000;
   }
@@ -101,17 +106,54 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
     await this.campaign.catch(() => undefined);
   }
 
-  /** Verifies a transaction statically, then queues it; resolves once its block is durable. */
+  /** Verifies a transaction statically (structure, then signature), queues it; resolves once its block is durable. */
   submit(tx: SignedTx): Promise<Receipt> {
-    verifyTxStatically(tx, this.opts.context);
-    if (this.stopped || !this.isLeader) return Promise.reject(new NotLeaderError(this.channel));
-    if (this.queue.length >= this.maxQueue) {
-      return Promise.reject(new KlxError('OVERLOADED', 'the processor queue is full; retry shortly', true));
-    }
-    return new Promise<Receipt>((resolve, reject) => {
-      this.queue.push({ tx, resolve, reject });
-      this.wake?.();
+    return this.submitMany([tx])[0] as Promise<Receipt>;
+  }
+
+  /**
+   * Submits several transactions; they are queued in array order once all their
+   * signatures are verified (so consecutive nonces of one lane may travel together).
+   * One promise per transaction: each is accepted or rejected on its own.
+   */
+  submitMany(txs: readonly SignedTx[]): Promise<Receipt>[] {
+    const slots = txs.map(() => {
+      let resolve!: (r: Receipt) => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<Receipt>((res, rej) => ((resolve = res), (reject = rej)));
+      return { promise, resolve, reject };
     });
+    const checked = txs.map((tx) => {
+      try {
+        return checkTxStructure(tx, this.opts.context);
+      } catch (e) {
+        return e as Error;
+      }
+    });
+    const claims = checked.filter((c): c is SignatureClaim => !(c instanceof Error));
+    this.verifier.verify(claims).then(
+      (valid) => {
+        let v = 0;
+        txs.forEach((tx, i) => {
+          const slot = slots[i] as (typeof slots)[number];
+          const c = checked[i];
+          if (c instanceof Error) return slot.reject(c);
+          if (!valid[v++]) return slot.reject(new TxRejected('BAD_SIGNATURE', BAD_SIGNATURE_MESSAGE));
+          this.enqueue(tx, slot.resolve, slot.reject);
+        });
+      },
+      (e: unknown) => {
+        for (const s of slots) s.reject(new KlxError('VERIFIER_UNAVAILABLE', `signature verification failed: ${(e as Error).message}`, true));
+      },
+    );
+    return slots.map((s) => s.promise);
+  }
+
+  private enqueue(tx: SignedTx, resolve: (r: Receipt) => void, reject: (e: Error) => void): void {
+    if (this.stopped || !this.isLeader) return reject(new NotLeaderError(this.channel));
+    if (this.queue.length >= this.maxQueue) return reject(new KlxError('OVERLOADED', 'the processor queue is full; retry shortly', true));
+    this.queue.push({ tx, resolve, reject });
+    this.wake?.();
   }
 
   private async runCampaign(): Promise<void> {

@@ -63,8 +63,10 @@ export class ChannelStore {
     const last = blocks[blocks.length - 1];
     const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     const p = c.params;
-    await this.db.query(
-      `WITH b AS (
+    // A named (prepared) statement: PostgreSQL plans this five-part statement once per connection.
+    await this.db.query({
+      name: `klx-append-blocks-${this.schema}`,
+      text: `WITH b AS (
          INSERT INTO ${this.s}.blocks (channel, height, hash, parent_hash, timestamp_ms, tx_id, tx_type, tx_sender, body, signature, written_by)
          SELECT $1, h, hs, CASE WHEN h = 0 THEN NULL ELSE ph END, ts, id, tt, snd, bd, sg, $10
            FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::bytea[], $7::text[], $8::text[], $9::bytea[], $11::bytea[])
@@ -94,7 +96,7 @@ export class ChannelStore {
        SELECT (SELECT count(*) FROM b) + (SELECT count(*) FROM bal) + (SELECT count(*) FROM non)
             + (SELECT count(*) FROM ast) + (SELECT count(*) FROM par) AS n,
               pg_notify('${BLOCKS_NOTIFY_CHANNEL}', $26::text)`,
-      [
+      values: [
         this.channel,
         blocks.map((b) => b.height.toString()),
         blocks.map((b) => buf(b.hash)),
@@ -122,7 +124,7 @@ export class ChannelStore {
         p?.height.toString() ?? null,
         `${this.schema}:${this.channel}:${last?.height ?? 0n}`,
       ],
-    );
+    });
   }
 
   /** Loads the whole state and head of the channel (processor take-over, follower resume). */

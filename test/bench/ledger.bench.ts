@@ -15,7 +15,10 @@ import type { SignedTx } from '../../relayer/ledger/transaction.ts';
 import { context, genesisFor, producerKey, transfer, user } from '../helpers/channel.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { ProcessorCluster } from '../helpers/cluster.ts';
+import { ChannelClient } from '../../relayer/node/client.ts';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
+import { cpus } from 'node:os';
 import { txToJson } from '../../relayer/ledger/transaction.ts';
 
 /** A lean HTTP client for load generation (keep-alive, bodies serialised before the clock starts). */
@@ -36,6 +39,7 @@ class RawPoster {
         { host: this.url.hostname, port: this.url.port, path: this.url.pathname, method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           const chunks: Buffer[] = [];
+          res.on('error', reject);
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`))));
         },
@@ -57,6 +61,27 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+
+/** CPU seconds used so far by the channel node process, each PostgreSQL process (by pid), and this process (Linux /proc). */
+function cpuSeconds(serverPid: number): { server: number; postgres: Map<string, number>; loadgen: number } {
+  const ticks = (pid: string): [string, number] => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [comm, Number(fields[11]) + Number(fields[12])];
+    } catch {
+      return ['', 0];
+    }
+  };
+  const postgres = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    const [comm, t] = ticks(pid);
+    if (comm === 'postgres') postgres.set(pid, t / 100);
+  }
+  const own = process.cpuUsage();
+  return { server: ticks(String(serverPid))[1] / 100, postgres, loadgen: (own.user + own.system) / 1e6 };
+}
 
 const OFFERED = 1000;
 const SECONDS = 5;
@@ -121,10 +146,29 @@ async function main(): Promise<void> {
     const api = new RawPoster(`${nodeProc.url}/v1/channels/bridge/transactions`);
     const httpLoad = presign(128, 24);
     api.prepare(httpLoad.flat());
+    const cpu0 = cpuSeconds(nodeProc.proc.pid);
     t = performance.now();
     await Promise.all(httpLoad.map(async (lane) => { for (const tx of lane) await api.submit(tx); }));
     const httpRate = (128 * 24) / ((performance.now() - t) / 1000);
+    const cpu1 = cpuSeconds(nodeProc.proc.pid);
+    let pgSeconds = 0; // processes that lived through the whole measurement (the node's sessions, background workers)
+    for (const [pid, s] of cpu1.postgres) pgSeconds += s - (cpu0.postgres.get(pid) ?? s);
+    const used = { server: cpu1.server - cpu0.server, postgres: pgSeconds, loadgen: cpu1.loadgen - cpu0.loadgen };
+    const perKtx = (k: keyof typeof used) => ((used[k] / (128 * 24)) * 1000).toFixed(2);
 
+    // Batches (the exchange path): 4 concurrent streams of 64-transaction batches.
+    const batchClient = new ChannelClient(nodeProc.url, 'bridge');
+    const streams = Array.from({ length: 4 }, (_, s) => presign(64, 20, 20_000 + s * 64));
+    t = performance.now();
+    await Promise.all(
+      streams.map(async (lanes) => {
+        for (let n = 0; n < 20; n++) {
+          const r = await batchClient.submitBatch(lanes.map((l) => l[n] as SignedTx));
+          if (!r.results.every((x) => x.ok)) throw new Error('a batched transaction was rejected');
+        }
+      }),
+    );
+    const batchRate = (4 * 64 * 20) / ((performance.now() - t) / 1000);
     const httpLatency = await pacedLatencies((tx) => api.submit(tx), 1000, (txs) => api.prepare(txs));
     await cluster.stop();
 
@@ -134,6 +178,8 @@ async function main(): Promise<void> {
     console.log(`raw PostgreSQL single-row commits/s (1 client)   ${f(rawRate)}   1.00x`);
     console.log(`durable blocks/s, one channel, in-process        ${f(inProcRate)}   ${(inProcRate / rawRate).toFixed(2)}x`);
     console.log(`durable blocks/s, one channel, over HTTP         ${f(httpRate)}   ${(httpRate / rawRate).toFixed(2)}x`);
+    console.log(`durable blocks/s, one channel, HTTP batches of 64 ${f(batchRate)}   ${(batchRate / rawRate).toFixed(2)}x`);
+    console.log(`CPU seconds per 1,000 tx over HTTP: channel node ${perKtx('server')}, PostgreSQL ${perKtx('postgres')}, load generator ${perKtx('loadgen')} (${cpus().length} cores shared)`);
     for (const [where, l] of [['in-process', inProcLatency], ['over HTTP', httpLatency]] as const) {
       console.log(`ack latency at ${OFFERED} tx/s offered, ${where.padEnd(10)} (achieved ${l.achieved.toFixed(0)} tx/s): p50 ${pct(l.ms, 50).toFixed(1)} ms, p99 ${pct(l.ms, 99).toFixed(1)} ms, max ${Math.max(...l.ms).toFixed(1)} ms`);
     }

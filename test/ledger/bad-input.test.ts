@@ -41,8 +41,8 @@ describe('bad input changes nothing', () => {
     assert.deepEqual(await snapshot(db.pool), before, `${what}: state changed`);
   }
 
-  const post = (body: string) => () =>
-    fetch(`${node.url}/v1/channels/bridge/transactions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => {
+  const post = (body: string, path = 'transactions') => () =>
+    fetch(`${node.url}/v1/channels/bridge/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => {
       const j = (await r.json()) as { error: { code: string; message: string; retriable: boolean } };
       throw new ApiError(r.status, j.error.code, j.error.message, j.error.retriable);
     });
@@ -83,11 +83,28 @@ describe('bad input changes nothing', () => {
     await rejects('insufficient balance', () => node.client().submit(transfer(alice, bob.address, 10n ** 12n, 1n)), 'INSUFFICIENT_BALANCE');
   });
 
+  it('a batch answers each transaction on its own, in order, and rejects a malformed batch whole', async () => {
+    const before = await snapshot(db.pool);
+    const r = await node.client().submitBatch([
+      transfer(bob, alice.address, 1n, 0n),
+      transfer(bob, alice.address, 1n, 5n), // skips a nonce: rejected alone
+      transfer(bob, alice.address, 1n, 1n),
+      transfer(carol, alice.address, 1n, 0n), // no account: rejected alone
+    ]);
+    assert.deepEqual(r.results.map((x) => (x.ok ? 'ok' : x.error.code)), ['ok', 'NONCE_MISMATCH', 'ok', 'UNKNOWN_ACCOUNT']);
+    const heights = r.results.flatMap((x) => (x.ok ? [BigInt(x.receipt.height)] : []));
+    assert.deepEqual(heights, [before.height + 1n, before.height + 2n]);
+    const mid = await snapshot(db.pool);
+    await rejects('empty batch', post('{"transactions":[]}', 'transactions/batch'), 'TX_MALFORMED');
+    await rejects('not a batch', post('[1,2]', 'transactions/batch'), 'TX_MALFORMED');
+    assert.deepEqual(await snapshot(db.pool), mid);
+  });
+
   it('a valid transaction afterwards takes the next height and the unconsumed nonce', async () => {
     const before = await snapshot(db.pool);
     const r = await node.client().submit(transfer(alice, bob.address, 1n, 1n));
     assert.equal(BigInt(r.height), before.height + 1n);
     const after = await node.client().balances(bob.address);
-    assert.equal(after.balances.KLX, String(1_000_000_000n + 11n));
+    assert.equal(after.balances.KLX, String(1_000_000_000n + 11n - 2n)); // +10 +1 from alice, -2 in the batch
   });
 });
