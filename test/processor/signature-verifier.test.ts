@@ -1,0 +1,36 @@
+/** Signature verification off the main thread gives the same answers as inline, in order. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkTxStructure } from '../../relayer/ledger/transaction.ts';
+import { Ed25519Signer } from '../../relayer/ledger/keys.ts';
+import { Ed25519VerifierPool, InlineSignatureVerifier } from '../../relayer/processor/signature-verifier.ts';
+import { context, transfer, user } from '../helpers/channel.ts';
+
+describe('signature verifiers', () => {
+  const [alice, bob] = [user('sv-alice'), user('sv-bob')];
+  const good = Array.from({ length: 50 }, (_, i) => checkTxStructure(transfer(alice, bob.address, 1n, BigInt(i)), context()));
+  const forged = checkTxStructure(transfer({ ...alice, key: Ed25519Signer.devnet('sv-mallory') }, bob.address, 1n, 0n), context());
+  const claims = [...good.slice(0, 20), forged, ...good.slice(20), { ...forged, publicKey: new Uint8Array(31) }];
+  const expected = claims.map((c) => c !== forged && c.publicKey.length === 32);
+
+  it('the worker pool agrees with inline verification, claim by claim and in order, across concurrent calls', async () => {
+    const pool = new Ed25519VerifierPool(2);
+    try {
+      const inline = await new InlineSignatureVerifier().verify(claims);
+      assert.deepEqual(inline, expected);
+      const [a, b, c] = await Promise.all([pool.verify(claims), pool.verify([forged]), pool.verify(good.slice(0, 3))]);
+      assert.deepEqual(a, expected);
+      assert.deepEqual(b, [false]);
+      assert.deepEqual(c, [true, true, true]);
+      // A worker that dies fails only what it owed (retriable upstream) and is replaced.
+      const [w0] = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers;
+      await w0?.terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(await pool.verify(good.slice(0, 2)), [true, true]);
+      assert.deepEqual(await pool.verify([forged]), [false]);
+    } finally {
+      await pool.close();
+    }
+    await assert.rejects(pool.verify(good), /closed/);
+  });
+});
