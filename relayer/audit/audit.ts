@@ -9,9 +9,9 @@ import type pg from 'pg';
 import { decodeBlock, type Block } from '../ledger/block.ts';
 import { bytesEqual, toHex } from '../ledger/bytes.ts';
 import { AuditMismatchError, BlockVerificationError } from '../ledger/errors.ts';
-import { ChainVerifier } from '../ledger/verifier.ts';
+import { ChainVerifier, type ChainIdentity } from '../ledger/verifier.ts';
 import { ChannelStore } from '../store/channel-store.ts';
-import { schemaIdent } from '../store/db.ts';
+import { schemaIdent, type Queryable } from '../store/db.ts';
 
 export interface AuditOptions {
   pool: pg.Pool;
@@ -19,6 +19,8 @@ export interface AuditOptions {
   channel: string;
   /** If set, the genesis must name this producer. */
   producer?: Uint8Array;
+  /** Expected network, address prefix and genesis content (from configuration). */
+  pin?: Pick<ChainIdentity, 'network' | 'addressPrefix' | 'genesis'>;
   pageSize?: number;
 }
 
@@ -34,8 +36,23 @@ export interface AuditReport {
   accounts: number;
 }
 
+/**
+ * All reads happen in one REPEATABLE READ, read-only transaction: the blocks and the
+ * state tables are one consistent snapshot even while the processor keeps committing.
+ */
 export async function auditChannel(opts: AuditOptions): Promise<AuditReport> {
-  const store = new ChannelStore(opts.pool, opts.schema, opts.channel);
+  const client = await opts.pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return await auditSnapshot(client, opts);
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
+}
+
+async function auditSnapshot(db: Queryable, opts: AuditOptions): Promise<AuditReport> {
+  const store = new ChannelStore(db, opts.schema, opts.channel);
   const pageSize = BigInt(opts.pageSize ?? 2000);
   let verifier: ChainVerifier | null = null;
   const txCounts: Record<string, number> = {};
@@ -59,11 +76,15 @@ export async function auditChannel(opts: AuditOptions): Promise<AuditReport> {
       if (!bytesEqual(row.tx_id, block.tx.id) || row.tx_type !== block.tx.type || row.tx_sender !== block.tx.sender || row.timestamp_ms !== block.timestampMs) {
         throw new AuditMismatchError(row.height, 'columns', 'stored transaction id, type, sender or timestamp differs from the block');
       }
+      // Without pins the chain is audited against its own genesis; pins (from a config) make
+      // a re-signed or relabelled chain fail at height 0.
       verifier ??= new ChainVerifier({
-        network: block.network,
+        network: opts.pin?.network ?? block.network,
         channel: opts.channel,
-        addressPrefix: block.tx.type === 'genesis' ? (block.tx.body as { addressPrefix: string }).addressPrefix : '',
+        addressPrefix: opts.pin?.addressPrefix ?? (block.tx.type === 'genesis' ? (block.tx.body as { addressPrefix: string }).addressPrefix : ''),
         ...(opts.producer ? { producer: opts.producer } : {}),
+        ...(opts.pin?.genesis ? { genesis: opts.pin.genesis } : {}),
+        maxFutureDriftMs: Number.MAX_SAFE_INTEGER, // audit judges history, not the clock
       });
       try {
         verifier.verifyAndApply(block);
@@ -78,7 +99,7 @@ export async function auditChannel(opts: AuditOptions): Promise<AuditReport> {
     if (BigInt(rows.length) < pageSize) break;
   }
   if (!verifier) throw new AuditMismatchError(0n, 'empty', `channel ${opts.channel} has no blocks in schema ${opts.schema}`);
-  await compareStoredState(opts, verifier);
+  await compareStoredState(db, opts, verifier);
   const state = verifier.state;
   const supply: Record<string, bigint> = {};
   for (const b of state.balanceEntries()) supply[b.asset] = (supply[b.asset] ?? 0n) + b.amount;
@@ -95,11 +116,11 @@ export async function auditChannel(opts: AuditOptions): Promise<AuditReport> {
   };
 }
 
-async function compareStoredState(opts: AuditOptions, verifier: ChainVerifier): Promise<void> {
+async function compareStoredState(db: Queryable, opts: AuditOptions, verifier: ChainVerifier): Promise<void> {
   const s = schemaIdent(opts.schema);
   const state = verifier.state;
   const head = state.head.height;
-  const params = await opts.pool.query<{ producer: Buffer; address_prefix: string; updated_height: bigint }>(
+  const params = await db.query<{ producer: Buffer; address_prefix: string; updated_height: bigint }>(
     `SELECT producer, address_prefix, updated_height FROM ${s}.channel_params WHERE channel = $1`,
     [opts.channel],
   );
@@ -107,7 +128,7 @@ async function compareStoredState(opts: AuditOptions, verifier: ChainVerifier): 
   if (!p || !state.producer || !bytesEqual(p.producer, state.producer) || p.address_prefix !== state.addressPrefix) {
     throw new AuditMismatchError(p?.updated_height ?? 0n, 'params', 'stored channel parameters (producer, address prefix) differ from genesis');
   }
-  const balances = await opts.pool.query<{ address: string; asset: string; amount: string; updated_height: bigint }>(
+  const balances = await db.query<{ address: string; asset: string; amount: string; updated_height: bigint }>(
     `SELECT address, asset, amount::text AS amount, updated_height FROM ${s}.balances WHERE channel = $1`,
     [opts.channel],
   );
@@ -124,11 +145,17 @@ async function compareStoredState(opts: AuditOptions, verifier: ChainVerifier): 
       throw new AuditMismatchError(head, 'balance', `balance of ${b.address} in ${b.asset} (${b.amount}) is missing from storage`);
     }
   }
-  const nonces = await opts.pool.query<{ address: string; lane: number; next_nonce: string; updated_height: bigint }>(
+  const nonces = await db.query<{ address: string; lane: number; next_nonce: string; updated_height: bigint }>(
     `SELECT address, lane, next_nonce::text AS next_nonce, updated_height FROM ${s}.nonces WHERE channel = $1`,
     [opts.channel],
   );
-  if (nonces.rows.length !== [...state.nonceEntries()].length) {
+  const storedNonces = new Set(nonces.rows.map((r) => `${r.address}\u0000${r.lane}`));
+  for (const n of state.nonceEntries()) {
+    if (!storedNonces.has(`${n.address}\u0000${n.lane}`)) {
+      throw new AuditMismatchError(head, 'nonce', `next nonce of ${n.address} lane ${n.lane} (${n.next}) is missing from storage`);
+    }
+  }
+  if (nonces.rows.length !== storedNonces.size || storedNonces.size !== [...state.nonceEntries()].length) {
     throw new AuditMismatchError(head, 'nonce', `storage holds ${nonces.rows.length} nonces, replay derives ${[...state.nonceEntries()].length}`);
   }
   for (const r of nonces.rows) {
@@ -137,7 +164,7 @@ async function compareStoredState(opts: AuditOptions, verifier: ChainVerifier): 
       throw new AuditMismatchError(r.updated_height, 'nonce', `stored next nonce of ${r.address} lane ${r.lane} is ${r.next_nonce}, replay derives ${derived}`);
     }
   }
-  const assets = await opts.pool.query<{ asset: string; decimals: number; updated_height: bigint }>(
+  const assets = await db.query<{ asset: string; decimals: number; updated_height: bigint }>(
     `SELECT asset, decimals, updated_height FROM ${s}.assets WHERE channel = $1`,
     [opts.channel],
   );

@@ -9,6 +9,7 @@ import { auditChannel } from '../audit/audit.ts';
 import { createPool } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { configFrom } from './shared.ts';
+import { genesisSpec } from '../config/config.ts';
 
 function databaseUrl(opts: { config?: string; databaseUrl?: string }): { url: string; schema?: string } {
   if (opts.databaseUrl) return { url: opts.databaseUrl };
@@ -36,13 +37,19 @@ export function registerOperatorCommands(program: Command): void {
     .option('--producer <hex>', 'pin the producer public key the genesis must name')
     .action(async (opts: { channel: string; config?: string; databaseUrl?: string; schema?: string; producer?: string }) => {
       const db = databaseUrl(opts);
+      // With a config, everything it says about the channel is pinned: network, prefix, producer, genesis.
+      const cfg = opts.config || process.env.KLX_CONFIG ? configFrom(opts) : undefined;
+      const ch = cfg?.channels.find((c) => c.name === opts.channel);
+      if (cfg && !ch) throw new ConfigError(`channel "${opts.channel}" is not in the config`);
+      const producer = opts.producer ? producerArg(opts.producer) : ch?.producerPublicKey ? fromHex(ch.producerPublicKey, 32) : undefined;
       const pool = createPool(db.url, 2);
       try {
         const report = await auditChannel({
           pool,
           schema: opts.schema ?? db.schema ?? 'hub',
           channel: opts.channel,
-          ...(opts.producer ? { producer: producerArg(opts.producer) } : {}),
+          ...(producer ? { producer } : {}),
+          ...(cfg && ch ? { pin: { network: cfg.network, addressPrefix: cfg.addressPrefix, genesis: genesisSpec(ch) } } : {}),
         });
         console.log(JSON.stringify({ result: 'ok', ...report }, null, 2));
       } finally {

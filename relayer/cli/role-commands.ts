@@ -1,7 +1,7 @@
 /** Role subcommands: processor and follow run here; the other roles arrive with their issues. */
 import type { Command } from 'commander';
 import { ConfigError } from '../ledger/errors.ts';
-import { producerPublicKey } from '../config/config.ts';
+import { genesisSpec, producerPublicKey } from '../config/config.ts';
 import { HttpBlockSource } from '../follower/block-source.ts';
 import { VerifyingFollower } from '../follower/follower.ts';
 import { ChannelNode } from '../node/channel-node.ts';
@@ -40,7 +40,7 @@ export function registerRoleCommands(program: Command): void {
       const follower = new VerifyingFollower({
         pool,
         schema: opts.schema,
-        identity: { network: cfg.network, channel: ch.name, addressPrefix: cfg.addressPrefix, producer: producerPublicKey(ch) },
+        identity: { network: cfg.network, channel: ch.name, addressPrefix: cfg.addressPrefix, producer: producerPublicKey(ch), genesis: genesisSpec(ch) },
       });
       new BridgeMetrics().attachFollower(follower, log);
       await follower.open();

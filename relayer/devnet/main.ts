@@ -5,7 +5,7 @@
  * verifying follower per channel (its own schema), until Ctrl-C.
  */
 import { join } from 'node:path';
-import { parseConfig } from '../config/config.ts';
+import { genesisSpec, parseConfig } from '../config/config.ts';
 import { HttpBlockSource } from '../follower/block-source.ts';
 import { VerifyingFollower } from '../follower/follower.ts';
 import { KlxError } from '../ledger/errors.ts';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     const f = new VerifyingFollower({
       pool,
       schema: 'devnet_follower',
-      identity: { network: cfg.network, channel: c.name, addressPrefix: cfg.addressPrefix, producer: devnetProducer(c.name).publicKey },
+      identity: { network: cfg.network, channel: c.name, addressPrefix: cfg.addressPrefix, producer: devnetProducer(c.name).publicKey, genesis: genesisSpec(c) },
     });
     node.metrics.attachFollower(f, log);
     await f.open();
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       `  channel node API  ${url}   (channels: ${cfg.channels.map((c) => c.name).join(', ')})`,
       `  health, metrics   ${url}/health   ${url}/metrics`,
       `  PostgreSQL        ${redactUrl(databaseUrl)}`,
-      `  Redis             ${redisUrl}`,
+      `  Redis             ${redactUrl(redisUrl)}`,
       '  devnet users (keys: `npm run klx-bridge -- keygen --devnet <name> --out <file>`):',
       ...DEVNET_USERS.map((u) => `    ${u.padEnd(9)} ${devnetAddress(u)}`),
       `  try: curl ${url}/v1/channels/bridge/balances/${devnetAddress('alice')}`,

@@ -96,34 +96,46 @@ export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
     const maxBatch = this.opts.maxBatch ?? 500;
     let batch: Block[] = [];
     let flushTimer: Promise<void> | null = null;
-    const iterator = source.blocks(this.height + 1n, signal)[Symbol.asyncIterator]();
-    const halt = (e: unknown): never => {
-      if (e instanceof BlockVerificationError) {
-        this.verifier = null;
-        this.emit('halted', { channel: this.opts.identity.channel, height: e.height, reason: e.reason, message: e.message });
-      }
-      throw e;
+    // The source runs under our own signal too, so a halted run also stops its stream.
+    const own = new AbortController();
+    const forward = () => own.abort();
+    signal.addEventListener('abort', forward);
+    const iterator = source.blocks(this.height + 1n, own.signal)[Symbol.asyncIterator]();
+    type Next = IteratorResult<Block> | { failure: unknown };
+    const pull = (): Promise<Next> => iterator.next().then((r) => r, (failure: unknown) => ({ failure }));
+    const flush = async () => {
+      if (batch.length > 0) await this.ingest(batch);
+      batch = [];
+      flushTimer = null;
     };
-    let pending = iterator.next().catch(halt);
-    while (!signal.aborted) {
-      // Batch what is already available; flush as soon as the stream pauses.
-      const winner = batch.length === 0 ? await pending : await Promise.race([pending, (flushTimer ??= tick())]);
-      if (winner === undefined) {
-        await this.ingest(batch);
-        batch = [];
-        flushTimer = null;
-        continue;
+    try {
+      let pending = pull();
+      while (!signal.aborted) {
+        // Batch what is already available; flush as soon as the stream pauses.
+        const winner = batch.length === 0 ? await pending : await Promise.race([pending, (flushTimer ??= tick())]);
+        if (winner === undefined) {
+          await flush();
+          continue;
+        }
+        if ('failure' in winner) {
+          await flush(); // the good blocks received before the failure are kept
+          const e = winner.failure;
+          if (e instanceof BlockVerificationError) {
+            this.verifier = null;
+            this.emit('halted', { channel: this.opts.identity.channel, height: e.height, reason: e.reason, message: e.message });
+          }
+          throw e;
+        }
+        if (winner.done) break;
+        batch.push(winner.value);
+        pending = pull();
+        if (batch.length >= maxBatch) await flush();
       }
-      if (winner.done) break;
-      batch.push(winner.value);
-      pending = iterator.next().catch(halt);
-      if (batch.length >= maxBatch) {
-        await this.ingest(batch);
-        batch = [];
-        flushTimer = null;
-      }
+      if (!signal.aborted) await flush();
+    } finally {
+      signal.removeEventListener('abort', forward);
+      own.abort();
     }
-    if (batch.length > 0 && !signal.aborted) await this.ingest(batch);
   }
 }
 

@@ -17,9 +17,24 @@ export interface ChainIdentity {
   addressPrefix: string;
   /** Pinned producer key: the genesis must name it. Optional for audit (taken from genesis). */
   producer?: Uint8Array;
+  /** Pinned genesis content (assets, allocations, timestamp): block 0 must carry exactly this. */
+  genesis?: { timestampMs: bigint; assets: readonly { id: string; decimals: number }[]; allocations: readonly { address: string; asset: string; amount: bigint }[] };
+  /** How far in the future a block's timestamp may be (default 10 minutes). */
+  maxFutureDriftMs?: number;
+}
+
+export const DEFAULT_MAX_FUTURE_DRIFT_MS = 10 * 60 * 1000;
+
+function sameGenesis(block: Block, pinned: NonNullable<ChainIdentity['genesis']>): boolean {
+  const g = block.tx.body as { assets: { id: string; decimals: number }[]; allocations: { address: string; asset: string; amount: bigint }[] };
+  const key = (x: { assets: readonly { id: string; decimals: number }[]; allocations: readonly { address: string; asset: string; amount: bigint }[] }) =>
+    JSON.stringify([x.assets.map((a) => [a.id, a.decimals]), x.allocations.map((a) => [a.address, a.asset, a.amount.toString()])]);
+  return block.timestampMs === pinned.timestampMs && key(g) === key(pinned);
 }
 
 export class ChainVerifier {
+  private lastRulesVersion = 0;
+
   constructor(
     readonly identity: ChainIdentity,
     readonly state: LedgerState = new LedgerState(),
@@ -30,6 +45,7 @@ export class ChainVerifier {
     const changes = this.verify(block);
     this.state.apply(changes);
     this.state.advance({ height: block.height, hash: block.hash, timestampMs: block.timestampMs, commitment: block.stateCommitment });
+    this.lastRulesVersion = block.rulesVersion;
     return changes;
   }
 
@@ -48,7 +64,10 @@ export class ChainVerifier {
       fail('parent-hash', `previous hash ${toHex(block.prevHash)} does not match ${toHex(state.head.hash)}`);
     }
     if (block.timestampMs < state.head.timestampMs) fail('timestamp', 'timestamp goes backwards');
+    const maxDrift = this.identity.maxFutureDriftMs ?? DEFAULT_MAX_FUTURE_DRIFT_MS;
+    if (block.timestampMs > BigInt(Date.now()) + BigInt(maxDrift)) fail('timestamp', `timestamp is more than ${maxDrift} ms in the future`);
     if (!SUPPORTED_RULES_VERSIONS.has(block.rulesVersion)) fail('rules-version', `unsupported rules version ${block.rulesVersion}`);
+    if (block.rulesVersion < this.lastRulesVersion) fail('rules-version', `rules version ${block.rulesVersion} after ${this.lastRulesVersion}`);
 
     let producer = state.producer;
     if (block.height === 0n) {
@@ -57,6 +76,7 @@ export class ChainVerifier {
       if (identity.producer && !bytesEqual(identity.producer, producer)) {
         fail('producer', 'genesis names a producer other than the pinned one');
       }
+      if (identity.genesis && !sameGenesis(block, identity.genesis)) fail('genesis', 'genesis content differs from the pinned genesis');
     }
     if (!producer || !verifyBlockSignature(block, producer)) fail('signature', 'producer signature does not verify');
 

@@ -24,10 +24,18 @@ export class BlockNotifier {
       if (n.channel === BLOCKS_NOTIFY_CHANNEL && n.payload) this.emitter.emit(n.payload.slice(0, n.payload.lastIndexOf(':')));
     });
     client.on('end', () => {
-      if (!this.closed) setTimeout(() => void this.start().catch(() => undefined), 500);
+      if (!this.closed) this.reconnect();
     });
     await client.query(`LISTEN ${BLOCKS_NOTIFY_CHANNEL}`);
     this.client = client;
+  }
+
+  /** Keeps trying to LISTEN again (streams poll meanwhile). */
+  private reconnect(delayMs = 500): void {
+    setTimeout(() => {
+      if (this.closed) return;
+      this.start().catch(() => this.reconnect(Math.min(delayMs * 2, 10_000)));
+    }, delayMs).unref();
   }
 
   /** Resolves at the next block of (schema, channel), or after `timeoutMs`. */

@@ -27,6 +27,19 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
 export const MAX_BATCH_TRANSACTIONS = 256;
 const MAX_RANGE = 1000;
+const MAX_STREAMS = 256;
+
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.once('drain', done);
+    signal.addEventListener('abort', done);
+  });
+}
 
 export interface ChannelEndpoint {
   channel: string;
@@ -259,6 +272,7 @@ export class ChannelNodeApi {
 
   /** Server-Sent Events: catch up from PostgreSQL, then follow commits (notified, with a poll as backstop). */
   private async stream(req: IncomingMessage, res: ServerResponse, store: ChannelStore, from: bigint): Promise<void> {
+    if (this.streams.size >= MAX_STREAMS) throw new HttpError(503, 'TOO_MANY_STREAMS', `this node serves at most ${MAX_STREAMS} block streams`);
     const abort = new AbortController();
     this.streams.add(abort);
     req.on('close', () => abort.abort());
@@ -270,8 +284,10 @@ export class ChannelNodeApi {
         const rows = await store.readBlockRows(next, next + 499n);
         for (const row of rows) {
           const m = rowToMessage(row);
-          res.write(`id: ${m.sequence}\nevent: block\ndata: ${JSON.stringify(m)}\n\n`);
           next = row.height + 1n;
+          // Backpressure: a slow reader makes the stream wait, never the node buffer the chain.
+          if (!res.write(`id: ${m.sequence}\nevent: block\ndata: ${JSON.stringify(m)}\n\n`)) await drained(res, abort.signal);
+          if (abort.signal.aborted) break;
         }
         if (rows.length < 500) await this.opts.notifier.waitForBlock(store.schema, store.channel, 1000, abort.signal);
       }

@@ -1,10 +1,11 @@
 /** The genesis block of a channel, derived deterministically from configuration. */
 import { addressFromPublicKey } from '../ledger/address.ts';
-import { sealBlock, type Block } from '../ledger/block.ts';
+import { MAX_BLOCK_BYTES, blockWireSize, sealBlock, type Block } from '../ledger/block.ts';
+import { TxRejected } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import { RULES_VERSION } from '../ledger/rules.ts';
 import { LedgerState, nextCommitment, ZERO_HASH, type StateChange } from '../ledger/state.ts';
-import { signTx, type ChannelContext } from '../ledger/transaction.ts';
+import { checkTxStructure, signTx, type ChannelContext } from '../ledger/transaction.ts';
 import { executeTx } from '../ledger/rules.ts';
 import { TX_BODY_CODECS, type AssetSpec } from '../ledger/tx-bodies.ts';
 
@@ -31,5 +32,11 @@ export function buildGenesis(ctx: ChannelContext, spec: GenesisSpec, producer: E
     rulesVersion: RULES_VERSION,
     stateCommitment: nextCommitment(ZERO_HASH, 0n, changes),
   };
-  return { block: sealBlock(header, tx, producer), changes };
+  const block = sealBlock(header, tx, producer);
+  // The same checks every verifier applies: a genesis they would refuse is a config error.
+  checkTxStructure(tx, ctx);
+  if (blockWireSize(block.body.length) > MAX_BLOCK_BYTES) {
+    throw new TxRejected('TX_TOO_LARGE', `the genesis block would be ${blockWireSize(block.body.length)} bytes, over ${MAX_BLOCK_BYTES}: fewer allocations or assets`);
+  }
+  return { block, changes };
 }

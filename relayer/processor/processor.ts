@@ -14,7 +14,7 @@
  * was in fact committed is answered with its existing inclusion (`duplicate: true`).
  */
 import type pg from 'pg';
-import { MAX_BLOCK_BYTES, blockWireSize, sealBlock, type Block } from '../ledger/block.ts';
+import { MAX_BLOCK_BYTES, blockWireSize, decodeBlock, sealBlock, type Block } from '../ledger/block.ts';
 import { bytesEqual, toHex } from '../ledger/bytes.ts';
 import { ConfigError, KlxError, NotLeaderError, TxRejected } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
@@ -23,7 +23,7 @@ import { nextCommitment, type LedgerState, type StateChange } from '../ledger/st
 import { BAD_SIGNATURE_MESSAGE, checkTxStructure, type ChannelContext, type SignatureClaim, type SignedTx } from '../ledger/transaction.ts';
 import { InlineSignatureVerifier, type SignatureVerifier } from './signature-verifier.ts';
 import { TypedEmitter, type ProcessorEvents } from '../events.ts';
-import { ChannelStore } from '../store/channel-store.ts';
+import { ChannelStore, type TxInclusion } from '../store/channel-store.ts';
 import { connectClient } from '../store/db.ts';
 import { migrate, MigrationError } from '../store/migrate.ts';
 import { buildGenesis, type GenesisSpec } from './genesis.ts';
@@ -164,6 +164,7 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
       try {
         client = await connectClient(this.opts.databaseUrl);
         this.lockClient = client;
+        if (this.stopped) break;
         const l: Leadership = { client, store: new ChannelStore(client, schema, context.channel), state: null as never, lost: null };
         const onLost = (why: string) => {
           l.lost ??= why;
@@ -206,10 +207,27 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
       await store.appendBlocks([g.block], [g.changes], this.opts.instance);
       state.apply(g.changes);
       state.advance({ height: 0n, hash: g.block.hash, timestampMs: g.block.timestampMs, commitment: g.block.stateCommitment });
-    } else if (!state.producer || !bytesEqual(state.producer, this.opts.producer.publicKey)) {
-      throw new ConfigError(`channel ${this.channel}: the configured block key is not the producer named in this channel's genesis`);
+    } else {
+      await this.checkStoredChain(store, state);
     }
     return state;
+  }
+
+  /** Refuses to extend a stored chain this configuration does not describe: it would write blocks every verifier refuses. */
+  private async checkStoredChain(store: ChannelStore, state: LedgerState): Promise<void> {
+    const { network, channel, addressPrefix } = this.opts.context;
+    const refuse = (what: string) => {
+      throw new ConfigError(`channel ${channel}: the stored chain ${what}; refusing to produce blocks for it`);
+    };
+    if (!state.producer || !bytesEqual(state.producer, this.opts.producer.publicKey)) refuse('names another producer than the configured block key');
+    if (state.addressPrefix !== addressPrefix) refuse(`uses address prefix "${state.addressPrefix}", configured "${addressPrefix}"`);
+    const [genesisRow] = await store.readBlockRows(0n, 0n);
+    if (!genesisRow) return refuse('has no genesis block');
+    const genesis = decodeBlock(new Uint8Array(genesisRow.body), new Uint8Array(genesisRow.signature));
+    if (genesis.network !== network || genesis.channel !== channel) refuse(`belongs to ${genesis.network}/${genesis.channel}, configured ${network}/${channel}`);
+    const [headRow] = await store.readBlockRows(state.head.height, state.head.height);
+    const head = headRow ? decodeBlock(new Uint8Array(headRow.body), new Uint8Array(headRow.signature)) : genesis;
+    if (head.rulesVersion > RULES_VERSION) refuse(`was produced under rules version ${head.rulesVersion}, this build knows ${RULES_VERSION}`);
   }
 
   private failQueue(err: () => Error): void {
@@ -229,11 +247,18 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
     }
   }
 
+  /**
+   * Builds one block per acceptable transaction and commits them together. Every answer
+   * waits for the commit: a rejection may depend on earlier transactions of the same
+   * batch (a balance they spent), so if the commit fails, rejections become retriable
+   * NOT_LEADER answers like everything else in the batch.
+   */
   private async produceBatch(l: Leadership, batch: Pending[]): Promise<void> {
     const { state, store } = l;
     const blocks: Block[] = [];
     const changesList: StateChange[][] = [];
     const accepted: { p: Pending; block: Block }[] = [];
+    const rejected: { p: Pending; err: Error }[] = [];
     const maybeIncluded: { p: Pending; err: TxRejected }[] = [];
     for (const p of batch) {
       try {
@@ -245,46 +270,46 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
         if (err instanceof TxRejected && err.code === 'NONCE_MISMATCH' && p.tx.nonce < state.nextNonce(p.tx.sender, p.tx.lane)) {
           maybeIncluded.push({ p, err });
         } else {
-          if (err instanceof KlxError) this.emit('tx-rejected', { channel: this.channel, code: err.code });
-          p.reject(err);
+          rejected.push({ p, err });
         }
       }
     }
+    const unknownOutcome = (why: string) => () => new NotLeaderError(this.channel, `channel ${this.channel}: ${why}; retry the same transaction`);
     if (blocks.length > 0) {
       const t0 = performance.now();
       try {
         await store.appendBlocks(blocks, changesList, this.opts.instance);
       } catch (e) {
         l.lost ??= `block write failed: ${(e as Error).message}`;
-        const retry = () => new NotLeaderError(this.channel, `channel ${this.channel}: write outcome unknown (${l.lost}); retry the same transaction`);
-        for (const a of accepted) a.p.reject(retry());
-        for (const m of maybeIncluded) m.p.reject(retry());
+        const retry = unknownOutcome(`write outcome unknown (${l.lost})`);
+        for (const x of [...accepted, ...rejected, ...maybeIncluded]) x.p.reject(retry());
         return;
       }
       const first = blocks[0] as Block;
       const last = blocks[blocks.length - 1] as Block;
-      this.emit('blocks-committed', {
-        channel: this.channel,
-        fromHeight: first.height,
-        toHeight: last.height,
-        count: blocks.length,
-        writeMs: performance.now() - t0,
-      });
+      this.emit('blocks-committed', { channel: this.channel, fromHeight: first.height, toHeight: last.height, count: blocks.length, writeMs: performance.now() - t0 });
     }
     for (const { p, block } of accepted) {
       p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: block.height.toString(), blockHash: toHex(block.hash), duplicate: false });
     }
+    for (const { p, err } of rejected) {
+      if (err instanceof KlxError) this.emit('tx-rejected', { channel: this.channel, code: err.code });
+      p.reject(err);
+    }
+    if (maybeIncluded.length === 0) return;
+    let found: Map<string, TxInclusion>;
+    try {
+      found = await store.findTxs(maybeIncluded.map((m) => m.p.tx.id));
+    } catch (e) {
+      l.lost ??= `transaction lookup failed: ${(e as Error).message}`;
+      const retry = unknownOutcome('could not check for an earlier inclusion');
+      for (const m of maybeIncluded) m.p.reject(retry());
+      return;
+    }
     for (const { p, err } of maybeIncluded) {
-      let found: Awaited<ReturnType<ChannelStore['findTx']>>;
-      try {
-        found = await store.findTx(p.tx.id);
-      } catch (e) {
-        l.lost ??= `transaction lookup failed: ${(e as Error).message}`;
-        p.reject(new NotLeaderError(this.channel, `channel ${this.channel}: could not check for an earlier inclusion; retry the same transaction`));
-        continue;
-      }
-      if (found) {
-        p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: found.height.toString(), blockHash: found.blockHash, duplicate: true });
+      const inclusion = found.get(toHex(p.tx.id));
+      if (inclusion) {
+        p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: inclusion.height.toString(), blockHash: inclusion.blockHash, duplicate: true });
       } else {
         this.emit('tx-rejected', { channel: this.channel, code: err.code });
         p.reject(err);

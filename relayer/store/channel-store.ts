@@ -185,6 +185,15 @@ export class ChannelStore {
     return row ? { height: row.height, blockHash: toHex(row.hash) } : null;
   }
 
+  /** Inclusions of several transactions in one query, keyed by hex transaction id. */
+  async findTxs(txIds: readonly Uint8Array[]): Promise<Map<string, TxInclusion>> {
+    const r = await this.db.query<{ tx_id: Buffer; height: bigint; hash: Buffer }>(
+      `SELECT tx_id, height, hash FROM ${this.s}.blocks WHERE channel = $1 AND tx_id = ANY($2::bytea[])`,
+      [this.channel, txIds.map((id) => Buffer.from(id))],
+    );
+    return new Map(r.rows.map((row) => [toHex(row.tx_id), { height: row.height, blockHash: toHex(row.hash) }]));
+  }
+
   async balancesOf(address: string): Promise<Record<string, string>> {
     const r = await this.db.query<{ asset: string; amount: string }>(
       `SELECT asset, amount::text AS amount FROM ${this.s}.balances WHERE channel = $1 AND address = $2 ORDER BY asset`,

@@ -24,19 +24,20 @@ export function schemaIdent(schema: string): string {
 const SESSION_OPTIONS = '-c plan_cache_mode=force_custom_plan';
 
 export function createPool(connectionString: string, max = 8): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, options: SESSION_OPTIONS });
+  const pool = new pg.Pool({ connectionString, max, options: SESSION_OPTIONS, keepAlive: true });
   // An idle client that dies (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return pool;
 }
 
 export async function connectClient(connectionString: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString, options: SESSION_OPTIONS });
+  // TCP keepalive: a standby waiting on the lock, or a leader, notices a dead peer within minutes, not hours.
+  const client = new pg.Client({ connectionString, options: SESSION_OPTIONS, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
   await client.connect();
   return client;
 }
 
 /** Hides credentials in a connection string before it reaches a log or an error. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+)(:[^@]*)?@/, (_m, user: string) => `//${user}:***@`);
+  return url.replace(/\/\/([^:/@]*)(:[^@]*)?@/, (_m, user: string) => `//${user}:***@`);
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sealBlock } from '../../relayer/ledger/block.ts';
+import { sealBlock, type Block } from '../../relayer/ledger/block.ts';
 import { sha256 } from '../../relayer/ledger/bytes.ts';
 import { BlockVerificationError } from '../../relayer/ledger/errors.ts';
 import { Ed25519Signer } from '../../relayer/ledger/keys.ts';
@@ -82,6 +82,31 @@ describe('verifying follower refuses bad blocks', () => {
       assert.equal(restarted.state.balance(bob.address, 'KLX'), 1_000_000_000n + 3n);
     });
   }
+
+  it('refuses a wrong height, a backwards or far-future timestamp, a bad sender signature, and a genesis other than the pinned one', async () => {
+    const identity = { ...context(), producer: producerKey().publicKey, genesis: genesisFor([alice, bob]) };
+    const expectRefusal = async (schema: string, blocks: Block[], height: bigint, reason: string) => {
+      const f = new VerifyingFollower({ pool: db.pool, schema, identity });
+      await f.open();
+      await assert.rejects(f.ingest(blocks), (e) => e instanceof BlockVerificationError && e.height === height && e.reason === reason);
+    };
+    const chain = new ChainBuilder(producerKey(), genesisFor([alice, bob]));
+    const b1 = chain.append(transfer(alice, bob.address, 1n, 0n));
+    const tx2 = transfer(alice, bob.address, 1n, 1n);
+    const { header } = chain.nextHeader(tx2);
+    const g = chain.blocks[0] as Block;
+    await expectRefusal('f_height', [g, sealBlock({ ...header, height: 1n }, tx2, producerKey())], 1n, 'parent-hash');
+    await expectRefusal('f_skip', [g, b1, sealBlock({ ...header, height: 3n }, tx2, producerKey())], 3n, 'height');
+    await expectRefusal('f_back', [g, b1, sealBlock({ ...header, timestampMs: b1.timestampMs - 1n }, tx2, producerKey())], 2n, 'timestamp');
+    await expectRefusal('f_future', [g, b1, sealBlock({ ...header, timestampMs: BigInt(Date.now()) + 3_600_000n }, tx2, producerKey())], 2n, 'timestamp');
+    await expectRefusal('f_rules', [g, b1, sealBlock({ ...header, rulesVersion: 2 }, tx2, producerKey())], 2n, 'rules-version');
+    const forgedTx = { ...tx2, signature: Ed25519Signer.devnet('x').sign(tx2.id) };
+    const forgedEncoded = new Uint8Array(tx2.encoded);
+    forgedEncoded.set(forgedTx.signature, tx2.encoded.length - 64);
+    await expectRefusal('f_txsig', [g, b1, sealBlock(header, { ...forgedTx, encoded: forgedEncoded }, producerKey())], 2n, 'transaction');
+    const other = new ChainBuilder(producerKey(), genesisFor([alice, bob], 7n));
+    await expectRefusal('f_genesis', [other.blocks[0] as Block], 0n, 'genesis');
+  });
 
   it('refuses a genesis naming another producer than the pinned one', async () => {
     const chain = new ChainBuilder(Ed25519Signer.devnet('other-producer'), genesisFor([alice, bob]));

@@ -22,9 +22,17 @@ describe('signature verifiers', () => {
       assert.deepEqual(a, expected);
       assert.deepEqual(b, [false]);
       assert.deepEqual(c, [true, true, true]);
-      // A worker that dies fails only what it owed (retriable upstream) and is replaced.
-      const [w0] = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers;
-      await w0?.terminate();
+      // Answers come back in call order even when a later, smaller call finishes first.
+      const order: string[] = [];
+      const big = Array.from({ length: 8 }, () => claims).flat();
+      await Promise.all([pool.verify(big).then(() => order.push('big')), pool.verify([forged]).then(() => order.push('small'))]);
+      assert.deepEqual(order, ['big', 'small']);
+      // A worker that dies while it owes answers fails exactly those (retriable upstream) and is replaced.
+      const owing = pool.verify(big);
+      const workers = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers;
+      await new Promise((r) => setImmediate(r)); // flushed to worker 0
+      await workers[0]?.terminate();
+      await assert.rejects(owing, /exited/);
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(await pool.verify(good.slice(0, 2)), [true, true]);
       assert.deepEqual(await pool.verify([forged]), [false]);
