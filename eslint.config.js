@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.devnet/**', '.tmp/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', '.devnet/**', '.tmp/**', 'artifacts/**', 'cache/**', 'eslint.config.js'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
