@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity 0.8.28;
+
+import {BridgeAuth} from "./BridgeAuth.sol";
+
+interface IErc20Like {
+    function balanceOf(address account) external view returns (uint256);
+    function transfer(address to, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+}
+
+interface IBridgedToken {
+    function mint(address to, uint256 amount) external;
+    function burn(address from, uint256 amount) external;
+}
+
+/// @title KlxBridge
+/// @notice Custody of the KLX bridge on an EVM chain (Ethereum, Polygon). Deposits get
+///         consecutive event ids; withdrawals arrive as actions with consecutive ids,
+///         each signed by the processor and a quorum of approvers over an EIP-712 payload
+///         bound to this chain and this contract, and execute strictly in id order.
+///         Operational controls (pause, unpause, token settings, validator rotation) are
+///         separate signed entry points with their own nonces, never in the action sequence.
+/// @dev The native coin is represented by `NATIVE` (address(0)) in settings and events.
+contract KlxBridge is BridgeAuth {
+    /// @notice What an action does. Nothing else can be done with custody.
+    enum ActionKind {
+        NoOp, //    consumes the id and moves nothing (hard-override skip)
+        Release, // pays out custody: an ERC20, or the native coin when token == NATIVE
+        Mint, //    mints a bridged token (the bridge is its minter)
+        Burn //     burns a bridged token held by the bridge itself
+    }
+
+    /// @notice The signed content of action `actionId` (the id is part of the signed payload).
+    struct Action {
+        ActionKind kind;
+        address token;
+        address recipient;
+        uint256 amount;
+    }
+
+    /// @notice Per-token settings, changed only by approver quorum + processor.
+    struct TokenSettings {
+        bool allowed; //   deposits accepted
+        bool mintBurn; //  a bridged token minted on withdrawal and burnt on deposit
+        uint256 dailyCap; // outflow (release + mint) over a rolling 24 h; type(uint256).max = no cap
+    }
+
+    struct Outflow {
+        uint256 used;
+        uint64 updatedAt;
+    }
+
+    struct PendingRotation {
+        bytes32 setHash;
+        uint64 eta;
+    }
+
+    address public constant NATIVE = address(0);
+    uint256 public constant MAX_HUB_RECIPIENT_LENGTH = 64;
+    uint256 public constant NATIVE_PAYOUT_GAS = 30_000;
+    uint256 public constant TOKEN_PAYOUT_GAS = 200_000;
+
+    bytes32 public constant ACTION_TYPEHASH =
+        keccak256("Action(uint64 actionId,uint8 kind,address token,address recipient,uint256 amount)");
+    bytes32 public constant PAUSE_TYPEHASH = keccak256("Pause(uint64 nonce)");
+    bytes32 public constant UNPAUSE_TYPEHASH = keccak256("Unpause(uint64 nonce)");
+    bytes32 public constant TOKEN_SETTINGS_TYPEHASH =
+        keccak256("TokenSettings(uint64 nonce,address token,bool allowed,bool mintBurn,uint256 dailyCap)");
+    bytes32 public constant ROTATION_TYPEHASH = keccak256("Rotation(uint64 nonce,bytes32 setHash)");
+    bytes32 public constant SELF_REPLACE_TYPEHASH = keccak256("SelfReplace(uint64 nonce,address oldKey,address newKey)");
+    bytes32 public constant CANCEL_ROTATION_TYPEHASH = keccak256("CancelRotation(uint64 nonce,bytes32 setHash)");
+
+    /// @notice Seconds between a rotation's proposal and the earliest moment it can take effect.
+    uint64 public immutable rotationDelay;
+
+    uint64 public nextEventId = 1;
+    uint64 public nextActionId = 1;
+    bool public paused;
+    uint64 public pauseNonce;
+    uint64 public unpauseNonce;
+    uint64 public settingsNonce;
+    uint64 public rotationNonce;
+    uint64 public cancelNonce;
+    PendingRotation public pendingRotation;
+
+    mapping(address token => TokenSettings) public tokenSettings;
+    mapping(address token => Outflow) public outflow;
+    mapping(address token => mapping(address recipient => uint256)) public claimable;
+    /// @notice Sum of claimable amounts of a custody token: held by the bridge but owed, not free.
+    mapping(address token => uint256) public totalClaimable;
+
+    uint256 private _lock = 1;
+
+    event Deposit(
+        uint64 indexed eventId,
+        address indexed token,
+        address indexed sender,
+        uint256 amount,
+        string hubRecipient,
+        address refundTo
+    );
+    event ActionExecuted(
+        uint64 indexed actionId,
+        bytes32 indexed payloadHash,
+        ActionKind kind,
+        address token,
+        address recipient,
+        uint256 amount,
+        bool paid,
+        uint64 eventId
+    );
+    event PayoutDeferred(uint64 indexed actionId, address indexed token, address indexed recipient, uint256 amount);
+    event NativeTopUp(address indexed from, uint256 amount);
+    event Claimed(address indexed token, address indexed recipient, address to, uint256 amount);
+    event Paused(address indexed guardian, uint64 nonce);
+    event Unpaused(uint64 nonce);
+    event TokenSettingsChanged(address indexed token, bool allowed, bool mintBurn, uint256 dailyCap, uint64 nonce);
+    event RotationProposed(bytes32 indexed setHash, uint64 eta, uint64 nonce, ValidatorSet set);
+    event RotationCancelled(bytes32 indexed setHash, uint64 nonce);
+    event RotationExecuted(bytes32 indexed setHash, uint64 epoch);
+
+    error Reentrancy();
+    error BridgePaused();
+    error NotPaused();
+    error ZeroToken();
+    error TokenHasNoCode(address token);
+    error ZeroAmount();
+    error TokenNotAllowed(address token);
+    error BadHubRecipient(uint256 length);
+    error ZeroRefundAddress();
+    error NothingReceived(address token);
+    error TransferFromFailed(address token);
+    error ActionOutOfOrder(uint64 actionId, uint64 expected);
+    error EmptyBatch();
+    error BatchLengthMismatch();
+    error NotMintable(address token);
+    error MintableNotReleasable(address token);
+    error BadBurn(address recipient);
+    error InsufficientCustody(address token, uint256 amount, uint256 available);
+    error OutflowCapExceeded(address token, uint256 amount, uint256 available);
+    error BadNonce(uint64 nonce, uint64 expected);
+    error NotGuardian(address signer);
+    error NothingToClaim(address token, address recipient);
+    error ClaimFailed(address token, address to);
+    error RotationAlreadyPending(bytes32 setHash);
+    error NoPendingRotation();
+    error RotationSetMismatch(bytes32 given, bytes32 pending);
+    error RotationTimelocked(uint64 eta, uint64 now_);
+    error RotationNotApproved(uint256 groups);
+    error NotAMember(address key);
+    error AlreadyAMember(address key);
+
+    modifier nonReentrant() {
+        if (_lock != 1) revert Reentrancy();
+        _lock = 2;
+        _;
+        _lock = 1;
+    }
+
+    modifier whenNotPaused() {
+        if (paused) revert BridgePaused();
+        _;
+    }
+
+    /// @param initialSet Processor, approvers, listeners and their quorums (validated: strict majorities, no zero or duplicate key).
+    /// @param rotationDelay_ Timelock of validator-set rotations, in seconds.
+    /// @param tokens Tokens configured at deployment (NATIVE for the native coin).
+    /// @param settings Their settings, index by index.
+    constructor(
+        ValidatorSet memory initialSet,
+        uint64 rotationDelay_,
+        address[] memory tokens,
+        TokenSettings[] memory settings
+    ) {
+        if (tokens.length != settings.length) revert BatchLengthMismatch();
+        _installSet(initialSet);
+        rotationDelay = rotationDelay_;
+        for (uint256 i = 0; i < tokens.length; i++) _setToken(tokens[i], settings[i]);
+    }
+
+    // ---------------------------------------------------------------- deposits
+
+    /// @notice Plain native-coin transfers are top-ups of custody (a treasury account on the
+    ///         hub after a listener-attested balance sync), never deposits: no event id.
+    receive() external payable {
+        emit NativeTopUp(msg.sender, msg.value);
+    }
+
+    /// @notice Deposits an allow-listed ERC20. Credits what the bridge actually received
+    ///         (fee-on-transfer tokens credit what arrived) under the next event id.
+    /// @param token An allow-listed ERC20 (not NATIVE: use depositNative).
+    /// @param amount Amount to transfer from the caller (needs an allowance).
+    /// @param hubRecipient The hub address to credit (1 to 64 bytes; checked fully on the hub).
+    /// @param refundTo Where a refund goes if the hub cannot credit the recipient.
+    /// @return eventId The deposit's event id.
+    function deposit(address token, uint256 amount, string calldata hubRecipient, address refundTo)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint64 eventId)
+    {
+        if (token == NATIVE) revert ZeroToken();
+        if (token.code.length == 0) revert TokenHasNoCode(token);
+        if (amount == 0) revert ZeroAmount();
+        TokenSettings storage s = tokenSettings[token];
+        if (!s.allowed) revert TokenNotAllowed(token);
+        _checkDepositAddresses(hubRecipient, refundTo);
+        uint256 before = IErc20Like(token).balanceOf(address(this));
+        _safeTransferFrom(token, msg.sender, amount);
+        uint256 received = IErc20Like(token).balanceOf(address(this)) - before;
+        if (received == 0) revert NothingReceived(token);
+        if (s.mintBurn) IBridgedToken(token).burn(address(this), received);
+        eventId = _emitDeposit(token, received, hubRecipient, refundTo);
+    }
+
+    /// @notice Deposits the native coin (msg.value) under the next event id.
+    /// @param hubRecipient The hub address to credit (1 to 64 bytes).
+    /// @param refundTo Where a refund goes if the hub cannot credit the recipient.
+    /// @return eventId The deposit's event id.
+    function depositNative(string calldata hubRecipient, address refundTo)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        returns (uint64 eventId)
+    {
+        if (msg.value == 0) revert ZeroAmount();
+        if (!tokenSettings[NATIVE].allowed) revert TokenNotAllowed(NATIVE);
+        _checkDepositAddresses(hubRecipient, refundTo);
+        eventId = _emitDeposit(NATIVE, msg.value, hubRecipient, refundTo);
+    }
+
+    function _checkDepositAddresses(string calldata hubRecipient, address refundTo) private pure {
+        uint256 len = bytes(hubRecipient).length;
+        if (len == 0 || len > MAX_HUB_RECIPIENT_LENGTH) revert BadHubRecipient(len);
+        if (refundTo == address(0)) revert ZeroRefundAddress();
+    }
+
+    function _emitDeposit(address token, uint256 amount, string calldata hubRecipient, address refundTo)
+        private
+        returns (uint64 eventId)
+    {
+        eventId = nextEventId++;
+        emit Deposit(eventId, token, msg.sender, amount, hubRecipient, refundTo);
+    }
+
+    // ---------------------------------------------------------------- actions
+
+    /// @notice The EIP-712 digest signed for action `actionId` (also the payload hash in ActionExecuted).
+    function actionDigest(uint64 actionId, Action calldata action) public view returns (bytes32) {
+        return _typedDigest(
+            keccak256(abi.encode(ACTION_TYPEHASH, actionId, uint8(action.kind), action.token, action.recipient, action.amount))
+        );
+    }
+
+    /// @notice Executes action `actionId`, which must be the next action id, signed by the
+    ///         processor and at least `approverQuorum` distinct approvers.
+    /// @param actionId Must equal nextActionId.
+    /// @param action The action content.
+    /// @param processorSignature The processor's 65-byte signature over actionDigest.
+    /// @param approverSignatures Approvers' 65-byte signatures over actionDigest, any order.
+    function execute(
+        uint64 actionId,
+        Action calldata action,
+        bytes calldata processorSignature,
+        bytes[] calldata approverSignatures
+    ) external nonReentrant whenNotPaused {
+        _execute(actionId, action, processorSignature, approverSignatures);
+    }
+
+    /// @notice Executes consecutive actions firstActionId, firstActionId + 1, ... in one
+    ///         transaction, each with its own signatures: all of them or none.
+    function executeBatch(
+        uint64 firstActionId,
+        Action[] calldata actions,
+        bytes[] calldata processorSignatures,
+        bytes[][] calldata approverSignatures
+    ) external nonReentrant whenNotPaused {
+        uint256 n = actions.length;
+        if (n == 0) revert EmptyBatch();
+        if (processorSignatures.length != n || approverSignatures.length != n) revert BatchLengthMismatch();
+        for (uint256 i = 0; i < n; i++) {
+            _execute(firstActionId + uint64(i), actions[i], processorSignatures[i], approverSignatures[i]);
+        }
+    }
+
+    function _execute(
+        uint64 actionId,
+        Action calldata action,
+        bytes calldata processorSignature,
+        bytes[] calldata approverSignatures
+    ) private {
+        if (actionId != nextActionId) revert ActionOutOfOrder(actionId, nextActionId);
+        bytes32 digest = actionDigest(actionId, action);
+        _requireProcessor(digest, processorSignature);
+        _requireApproverQuorum(digest, approverSignatures);
+        nextActionId = actionId + 1;
+        bool paid = _perform(actionId, action);
+        emit ActionExecuted(actionId, digest, action.kind, action.token, action.recipient, action.amount, paid, nextEventId++);
+    }
+
+    /// @dev Checks and effects first; the single external payout call comes last. A payout
+    ///      that fails because of its recipient becomes claimable and the id stays consumed.
+    function _perform(uint64 actionId, Action calldata a) private returns (bool paid) {
+        if (a.kind == ActionKind.NoOp) return true;
+        TokenSettings storage s = tokenSettings[a.token];
+        if (a.kind == ActionKind.Burn) {
+            if (!s.mintBurn) revert NotMintable(a.token);
+            if (a.recipient != address(0)) revert BadBurn(a.recipient);
+            IBridgedToken(a.token).burn(address(this), a.amount);
+            return true;
+        }
+        if (a.amount == 0) revert ZeroAmount();
+        if (a.kind == ActionKind.Mint) {
+            if (!s.mintBurn) revert NotMintable(a.token);
+            _spendOutflow(a.token, a.amount);
+            paid = _callBounded(a.token, 0, abi.encodeCall(IBridgedToken.mint, (a.recipient, a.amount)), TOKEN_PAYOUT_GAS);
+        } else {
+            if (s.mintBurn) revert MintableNotReleasable(a.token);
+            uint256 available = _freeCustody(a.token);
+            if (a.amount > available) revert InsufficientCustody(a.token, a.amount, available);
+            _spendOutflow(a.token, a.amount);
+            paid = a.token == NATIVE
+                ? _callBounded(a.recipient, a.amount, "", NATIVE_PAYOUT_GAS)
+                : _callBounded(a.token, 0, abi.encodeCall(IErc20Like.transfer, (a.recipient, a.amount)), TOKEN_PAYOUT_GAS);
+        }
+        if (!paid) {
+            claimable[a.token][a.recipient] += a.amount;
+            if (!s.mintBurn) totalClaimable[a.token] += a.amount;
+            emit PayoutDeferred(actionId, a.token, a.recipient, a.amount);
+        }
+    }
+
+    function _freeCustody(address token) private view returns (uint256) {
+        if (token != NATIVE && token.code.length == 0) revert TokenHasNoCode(token);
+        uint256 held = token == NATIVE ? address(this).balance : IErc20Like(token).balanceOf(address(this));
+        uint256 owed = totalClaimable[token];
+        return held > owed ? held - owed : 0;
+    }
+
+    /// @dev Rolling 24 h window as a bucket that refills linearly: `used` decays by
+    ///      dailyCap per day. Exact arithmetic without overflow for any cap.
+    function _spendOutflow(address token, uint256 amount) private {
+        uint256 cap = tokenSettings[token].dailyCap;
+        if (cap == type(uint256).max) return;
+        Outflow storage o = outflow[token];
+        uint256 elapsed = block.timestamp - o.updatedAt;
+        uint256 used = o.used;
+        if (elapsed >= 1 days) {
+            used = 0;
+        } else {
+            uint256 refill = (cap / 1 days) * elapsed + ((cap % 1 days) * elapsed) / 1 days;
+            used = used > refill ? used - refill : 0;
+        }
+        uint256 available = cap - used;
+        if (amount > available) revert OutflowCapExceeded(token, amount, available);
+        o.used = used + amount;
+        o.updatedAt = uint64(block.timestamp);
+    }
+
+    /// @notice Outflow still available for `token` right now under its 24 h cap.
+    function availableOutflow(address token) external view returns (uint256) {
+        uint256 cap = tokenSettings[token].dailyCap;
+        if (cap == type(uint256).max) return cap;
+        Outflow storage o = outflow[token];
+        uint256 elapsed = block.timestamp - o.updatedAt;
+        if (elapsed >= 1 days) return cap;
+        uint256 refill = (cap / 1 days) * elapsed + ((cap % 1 days) * elapsed) / 1 days;
+        uint256 used = o.used > refill ? o.used - refill : 0;
+        return cap - used;
+    }
+
+    /// @dev A call with bounded gas whose return data is read only up to one word (no
+    ///      return-data bomb). Success = the call succeeded and returned nothing (from a
+    ///      contract, or any plain value transfer) or a single true word.
+    function _callBounded(address target, uint256 value, bytes memory data, uint256 gasLimit) private returns (bool ok) {
+        uint256 size;
+        uint256 word;
+        assembly ("memory-safe") {
+            ok := call(gasLimit, target, value, add(data, 32), mload(data), 0, 32)
+            size := returndatasize()
+            word := mload(0)
+        }
+        if (!ok) return false;
+        if (data.length == 0) return true;
+        if (size == 0) return target.code.length > 0;
+        return size >= 32 && word == 1;
+    }
+
+    function _safeTransferFrom(address token, address from, uint256 amount) private {
+        (bool ok, bytes memory ret) =
+            token.call(abi.encodeCall(IErc20Like.transferFrom, (from, address(this), amount)));
+        if (!ok || (ret.length != 0 && (ret.length < 32 || abi.decode(ret, (uint256)) != 1))) revert TransferFromFailed(token);
+    }
+
+    // ---------------------------------------------------------------- claims
+
+    /// @notice Pays the caller what a deferred payout left claimable for them in `token`.
+    function claim(address token) external {
+        claimTo(token, msg.sender);
+    }
+
+    /// @notice Pays what is claimable by the caller in `token` to `to` (for a recipient
+    ///         that cannot receive itself, e.g. a blocked address). Reverts if that fails.
+    function claimTo(address token, address to) public nonReentrant whenNotPaused {
+        uint256 amount = claimable[token][msg.sender];
+        if (amount == 0) revert NothingToClaim(token, msg.sender);
+        claimable[token][msg.sender] = 0;
+        bool mintBurn = tokenSettings[token].mintBurn;
+        if (!mintBurn) totalClaimable[token] -= amount;
+        bool ok = token == NATIVE
+            ? _callBounded(to, amount, "", gasleft())
+            : mintBurn
+                ? _callBounded(token, 0, abi.encodeCall(IBridgedToken.mint, (to, amount)), gasleft())
+                : _callBounded(token, 0, abi.encodeCall(IErc20Like.transfer, (to, amount)), gasleft());
+        if (!ok) revert ClaimFailed(token, to);
+        emit Claimed(token, msg.sender, to, amount);
+    }
+
+    // ---------------------------------------------------------------- controls
+
+    function _useNonce(uint64 given, uint64 expected) private pure {
+        if (given != expected) revert BadNonce(given, expected);
+    }
+
+    /// @notice Pauses deposits, actions, claims and rotation execution. Any single guardian
+    ///         (approver) may pause; anyone may relay the guardian's signature.
+    function pause(uint64 nonce, bytes calldata guardianSignature) external {
+        _useNonce(nonce, pauseNonce);
+        address signer = _recover(_typedDigest(keccak256(abi.encode(PAUSE_TYPEHASH, nonce))), guardianSignature);
+        if (!isApprover(signer)) revert NotGuardian(signer);
+        pauseNonce = nonce + 1;
+        paused = true;
+        emit Paused(signer, nonce);
+    }
+
+    /// @notice Lifts a pause; needs the approver quorum.
+    function unpause(uint64 nonce, bytes[] calldata approverSignatures) external {
+        if (!paused) revert NotPaused();
+        _useNonce(nonce, unpauseNonce);
+        _requireApproverQuorum(_typedDigest(keccak256(abi.encode(UNPAUSE_TYPEHASH, nonce))), approverSignatures);
+        unpauseNonce = nonce + 1;
+        paused = false;
+        emit Unpaused(nonce);
+    }
+
+    /// @notice Changes a token's allow-listing, kind and 24 h outflow cap; needs the
+    ///         processor and the approver quorum.
+    function setTokenSettings(
+        uint64 nonce,
+        address token,
+        TokenSettings calldata settings,
+        bytes calldata processorSignature,
+        bytes[] calldata approverSignatures
+    ) external {
+        _useNonce(nonce, settingsNonce);
+        bytes32 digest = _typedDigest(
+            keccak256(abi.encode(TOKEN_SETTINGS_TYPEHASH, nonce, token, settings.allowed, settings.mintBurn, settings.dailyCap))
+        );
+        _requireProcessor(digest, processorSignature);
+        _requireApproverQuorum(digest, approverSignatures);
+        settingsNonce = nonce + 1;
+        _setToken(token, settings);
+        emit TokenSettingsChanged(token, settings.allowed, settings.mintBurn, settings.dailyCap, nonce);
+    }
+
+    function _setToken(address token, TokenSettings memory settings) private {
+        if (token != NATIVE && token.code.length == 0) revert TokenHasNoCode(token);
+        tokenSettings[token] = settings;
+    }
+
+    /// @notice Proposes a new validator set approved by at least two of the three groups of
+    ///         the current set: the processor, the listener quorum, the approver quorum. It
+    ///         takes effect through executeRotation after rotationDelay.
+    function proposeRotation(
+        uint64 nonce,
+        ValidatorSet calldata newSet,
+        bytes calldata processorSignature,
+        bytes[] calldata listenerSignatures,
+        bytes[] calldata approverSignatures
+    ) external {
+        _useNonce(nonce, rotationNonce);
+        _validateSet(newSet);
+        bytes32 setHash = hashValidatorSet(newSet);
+        bytes32 digest = _typedDigest(keccak256(abi.encode(ROTATION_TYPEHASH, nonce, setHash)));
+        uint256 groups;
+        if (processorSignature.length != 0) {
+            _requireProcessor(digest, processorSignature);
+            groups++;
+        }
+        if (_listenerQuorumReached(digest, listenerSignatures)) groups++;
+        if (_approverQuorumReached(digest, approverSignatures)) groups++;
+        if (groups < 2) revert RotationNotApproved(groups);
+        _propose(nonce, setHash, newSet);
+    }
+
+    /// @notice Proposes replacing one key of the current set by a new key, signed by the key
+    ///         being replaced. Timelocked like any rotation.
+    function proposeSelfReplace(uint64 nonce, address oldKey, address newKey, bytes calldata oldKeySignature) external {
+        _useNonce(nonce, rotationNonce);
+        address signer = _recover(
+            _typedDigest(keccak256(abi.encode(SELF_REPLACE_TYPEHASH, nonce, oldKey, newKey))), oldKeySignature
+        );
+        if (signer != oldKey) revert InvalidSignature();
+        ValidatorSet memory s = _currentSet();
+        bool found;
+        if (s.processor == oldKey) (s.processor, found) = (newKey, true);
+        for (uint256 i = 0; i < s.approvers.length; i++) if (s.approvers[i] == oldKey) (s.approvers[i], found) = (newKey, true);
+        for (uint256 i = 0; i < s.listeners.length; i++) if (s.listeners[i] == oldKey) (s.listeners[i], found) = (newKey, true);
+        if (!found) revert NotAMember(oldKey);
+        _validateSet(s); // also refuses a newKey that is already a member
+        _propose(nonce, hashValidatorSet(s), s);
+    }
+
+    function _propose(uint64 nonce, bytes32 setHash, ValidatorSet memory s) private {
+        if (pendingRotation.eta != 0) revert RotationAlreadyPending(pendingRotation.setHash);
+        rotationNonce = nonce + 1;
+        uint64 eta = uint64(block.timestamp) + rotationDelay;
+        pendingRotation = PendingRotation(setHash, eta);
+        emit RotationProposed(setHash, eta, nonce, s);
+    }
+
+    /// @notice Cancels the pending rotation; needs the approver quorum. Works while paused.
+    function cancelRotation(uint64 nonce, bytes[] calldata approverSignatures) external {
+        _useNonce(nonce, cancelNonce);
+        bytes32 setHash = pendingRotation.setHash;
+        if (pendingRotation.eta == 0) revert NoPendingRotation();
+        _requireApproverQuorum(_typedDigest(keccak256(abi.encode(CANCEL_ROTATION_TYPEHASH, nonce, setHash))), approverSignatures);
+        cancelNonce = nonce + 1;
+        delete pendingRotation;
+        emit RotationCancelled(setHash, nonce);
+    }
+
+    /// @notice Installs the pending set once its timelock has passed (anyone may call).
+    /// @param newSet The set proposed (its hash must match the pending one).
+    function executeRotation(ValidatorSet calldata newSet) external whenNotPaused {
+        PendingRotation memory p = pendingRotation;
+        if (p.eta == 0) revert NoPendingRotation();
+        bytes32 setHash = hashValidatorSet(newSet);
+        if (setHash != p.setHash) revert RotationSetMismatch(setHash, p.setHash);
+        if (block.timestamp < p.eta) revert RotationTimelocked(p.eta, uint64(block.timestamp));
+        delete pendingRotation;
+        _installSet(newSet);
+        emit RotationExecuted(setHash, epoch);
+    }
+
+    function _currentSet() private view returns (ValidatorSet memory) {
+        return ValidatorSet(processor, _approvers, approverQuorum, _listeners, listenerQuorum);
+    }
+}
