@@ -31,7 +31,7 @@ describe('KlxBridge controls', () => {
     const p = groups.processor ? (await sign([f.v.processor], 'Rotation', msg))[0]! : '0x';
     const l = groups.listeners ? await sign(f.v.listeners.slice(0, f.v.listenerQuorum), 'Rotation', msg) : [];
     const a = groups.approvers ? await sign(quorum(), 'Rotation', msg) : [];
-    return mined(chain, f.bridge.write.proposeRotation([nonce, setArg(next), p as Hex, l, a]));
+    return mined(chain, f.bridge.write.proposeRotation([nonce, setArg(next), p, l, a]));
   }
   const wait = async (seconds: bigint) => {
     await chain.testClient.increaseTime({ seconds: Number(seconds) });
