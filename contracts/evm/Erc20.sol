@@ -38,7 +38,7 @@ abstract contract Erc20 {
         return true;
     }
 
-    function transferFrom(address from, address to, uint256 value) external returns (bool) {
+    function transferFrom(address from, address to, uint256 value) public virtual returns (bool) {
         uint256 current = allowance[from][msg.sender];
         if (current != type(uint256).max) {
             if (current < value) revert ERC20InsufficientAllowance(msg.sender, current, value);

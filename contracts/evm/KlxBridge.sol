@@ -149,7 +149,6 @@ contract KlxBridge is BridgeAuth {
     error RotationTimelocked(uint64 eta, uint64 now_);
     error RotationNotApproved(uint256 groups);
     error NotAMember(address key);
-    error AlreadyAMember(address key);
 
     modifier nonReentrant() {
         if (_lock != 1) revert Reentrancy();

@@ -44,6 +44,7 @@ contract ReentrantToken is Erc20 {
     bytes public payload;
     bool public reentered;
     bool public reentrySucceeded;
+    bytes public reentryRevert;
 
     constructor(address holder, uint256 supply) Erc20("Reentrant Token", "RNT") {
         _mint(holder, supply);
@@ -58,8 +59,9 @@ contract ReentrantToken is Erc20 {
         super._transfer(from, to, value);
         if (target != address(0) && !reentered) {
             reentered = true;
-            (bool ok,) = target.call(payload);
+            (bool ok, bytes memory ret) = target.call(payload);
             reentrySucceeded = ok;
+            reentryRevert = ret;
         }
     }
 }
@@ -75,5 +77,24 @@ contract RevertingReceiver {
 contract GasGuzzler {
     receive() external payable {
         while (true) {}
+    }
+}
+
+/// @notice transferFrom that lies: mode 1 returns true and moves nothing, mode 2 returns false.
+contract LyingToken is Erc20 {
+    uint8 public mode;
+
+    constructor(address holder, uint256 supply) Erc20("Lying Token", "LIE") {
+        _mint(holder, supply);
+    }
+
+    function setMode(uint8 m) external {
+        mode = m;
+    }
+
+    function transferFrom(address from, address to, uint256 value) public override returns (bool) {
+        if (mode == 1) return true;
+        if (mode == 2) return false;
+        return super.transferFrom(from, to, value);
     }
 }

@@ -1,0 +1,85 @@
+/** The remaining revert paths of KlxBridge, each with its named error. */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { encodeFunctionData, parseEther, toFunctionSelector, type Hex } from 'viem';
+import { createEvmChain, expectCustomError, type EvmChain } from './evm-chain.ts';
+import { authorize, CONTROL, deployBridge, key, Kind, mined, NATIVE, setToken, settings, signControl, type Action } from './bridge-fixture.ts';
+
+describe('KlxBridge revert paths', () => {
+  let chain: EvmChain;
+  let f: Awaited<ReturnType<typeof deployBridge>>;
+  const HUB = 'klxd1qp5vy5w84dm0xnce2wg8cvef3458a6s7kwkvqumqvugj348agpklj2m0hvw';
+  const alice = key('alice').address;
+
+  before(async () => {
+    chain = await createEvmChain();
+  });
+  after(async () => chain.close());
+  beforeEach(async () => {
+    f = await deployBridge(chain);
+    await mined(chain, f.klx.write.transfer([f.bridge.address, parseEther('10')], { account: f.treasury.account }));
+  });
+
+  async function run(id: bigint, a: Action) {
+    const s = await authorize(f.v, f.domain, id, a);
+    return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
+  }
+
+  it('batches: empty, and mismatched signature lists', async () => {
+    await expectCustomError(mined(chain, f.bridge.write.executeBatch([1n, [], [], []])), 'EmptyBatch');
+    const a: Action = { kind: Kind.NoOp, token: NATIVE, recipient: NATIVE, amount: 0n };
+    const s = await authorize(f.v, f.domain, 1n, a);
+    await expectCustomError(mined(chain, f.bridge.write.executeBatch([1n, [a], [s.processorSig, s.processorSig], [s.approverSigs]])), 'BatchLengthMismatch');
+    await expectCustomError(mined(chain, f.bridge.write.executeBatch([1n, [a], [s.processorSig], []])), 'BatchLengthMismatch');
+  });
+
+  it('actions: zero amount, mint or burn of a token that is not mint/burn, release of a mint/burn token, burn with a recipient', async () => {
+    await expectCustomError(run(1n, { kind: Kind.Release, token: f.klx.address, recipient: alice, amount: 0n }), 'ZeroAmount');
+    await expectCustomError(run(1n, { kind: Kind.Mint, token: f.klx.address, recipient: alice, amount: 1n }), 'NotMintable');
+    await expectCustomError(run(1n, { kind: Kind.Burn, token: f.klx.address, recipient: NATIVE, amount: 1n }), 'NotMintable');
+    const bridged = await chain.viem.deployContract('KlxBridgedToken', [f.bridge.address]);
+    await setToken(chain, f, bridged.address, settings(true, true), 0n);
+    await expectCustomError(run(1n, { kind: Kind.Release, token: bridged.address, recipient: alice, amount: 1n }), 'MintableNotReleasable');
+    await expectCustomError(run(1n, { kind: Kind.Burn, token: bridged.address, recipient: alice, amount: 1n }), 'BadBurn');
+    await run(1n, { kind: Kind.Mint, token: bridged.address, recipient: f.bridge.address, amount: 5n });
+    await run(2n, { kind: Kind.Burn, token: bridged.address, recipient: NATIVE, amount: 5n });
+    assert.equal(await bridged.read.totalSupply(), 0n);
+  });
+
+  it('deposits: a token that reports success but moves nothing, and one that returns false', async () => {
+    const lie = await chain.viem.deployContract('LyingToken', [f.treasury.account.address, 1000n]);
+    await setToken(chain, f, lie.address, settings(true), 0n);
+    await mined(chain, lie.write.approve([f.bridge.address, 1000n], { account: f.treasury.account }));
+    await mined(chain, lie.write.setMode([1]));
+    await expectCustomError(mined(chain, f.bridge.write.deposit([lie.address, 10n, HUB, alice], { account: f.treasury.account })), 'NothingReceived');
+    await mined(chain, lie.write.setMode([2]));
+    await expectCustomError(mined(chain, f.bridge.write.deposit([lie.address, 10n, HUB, alice], { account: f.treasury.account })), 'TransferFromFailed');
+    assert.equal(await f.bridge.read.nextEventId(), 1n);
+  });
+
+  it('re-entry is refused with Reentrancy', async () => {
+    const rnt = await chain.viem.deployContract('ReentrantToken', [f.treasury.account.address, 1000n]);
+    await setToken(chain, f, rnt.address, settings(true), 0n);
+    await mined(chain, rnt.write.approve([f.bridge.address, 1000n], { account: f.treasury.account }));
+    await mined(chain, rnt.write.arm([f.bridge.address, encodeFunctionData({ abi: f.bridge.abi, functionName: 'claim', args: [NATIVE] })]));
+    await mined(chain, f.bridge.write.deposit([rnt.address, 10n, HUB, alice], { account: f.treasury.account }));
+    assert.equal((await rnt.read.reentryRevert()), toFunctionSelector('Reentrancy()'));
+  });
+
+  it('controls: a second pending rotation, a self-replace of a non-member, settings for a codeless token', async () => {
+    const stranger = key('not-a-member');
+    const fresh = key('fresh');
+    const sig = await signControl(stranger, f.domain, 'SelfReplace', CONTROL.SelfReplace, { nonce: 0n, oldKey: stranger.address, newKey: fresh.address });
+    await expectCustomError(mined(chain, f.bridge.write.proposeSelfReplace([0n, stranger.address, fresh.address, sig])), 'NotAMember');
+    const old = f.v.listeners[0]!;
+    const s0 = await signControl(old, f.domain, 'SelfReplace', CONTROL.SelfReplace, { nonce: 0n, oldKey: old.address, newKey: fresh.address });
+    await mined(chain, f.bridge.write.proposeSelfReplace([0n, old.address, fresh.address, s0]));
+    const other = key('fresh-2');
+    const s1 = await signControl(old, f.domain, 'SelfReplace', CONTROL.SelfReplace, { nonce: 1n, oldKey: old.address, newKey: other.address });
+    await expectCustomError(mined(chain, f.bridge.write.proposeSelfReplace([1n, old.address, other.address, s1])), 'RotationAlreadyPending');
+    const msg = { nonce: 0n, token: key('eoa').address, ...settings(true) };
+    const p = await signControl(f.v.processor, f.domain, 'TokenSettings', CONTROL.TokenSettings, msg);
+    const a = await Promise.all(f.v.approvers.slice(0, 2).map((k) => signControl(k, f.domain, 'TokenSettings', CONTROL.TokenSettings, msg)));
+    await expectCustomError(mined(chain, f.bridge.write.setTokenSettings([0n, msg.token, settings(true), p, a])), 'TokenHasNoCode');
+  });
+});
