@@ -1,7 +1,7 @@
 /** The remaining revert paths of KlxBridge, each with its named error. */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { encodeFunctionData, parseEther, toFunctionSelector, type Hex } from 'viem';
+import { encodeFunctionData, parseEther, toFunctionSelector } from 'viem';
 import { createEvmChain, expectCustomError, type EvmChain } from './evm-chain.ts';
 import { authorize, CONTROL, deployBridge, key, Kind, mined, NATIVE, setToken, settings, signControl, type Action } from './bridge-fixture.ts';
 
