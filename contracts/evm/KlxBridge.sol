@@ -164,7 +164,9 @@ contract KlxBridge is BridgeAuth {
 
     /// @param initialSet Processor, approvers, listeners and their quorums (validated: strict majorities, no zero or duplicate key).
     /// @param rotationDelay_ Timelock of validator-set rotations, in seconds.
-    /// @param tokens Tokens configured at deployment (NATIVE for the native coin).
+    /// @param tokens Tokens configured at deployment (NATIVE for the native coin). A token may
+    ///        be deployed after the bridge (a bridged token whose minter is this bridge), so
+    ///        its code is not required yet; later changes through setTokenSettings require it.
     /// @param settings Their settings, index by index.
     constructor(
         ValidatorSet memory initialSet,
@@ -175,7 +177,7 @@ contract KlxBridge is BridgeAuth {
         if (tokens.length != settings.length) revert BatchLengthMismatch();
         _installSet(initialSet);
         rotationDelay = rotationDelay_;
-        for (uint256 i = 0; i < tokens.length; i++) _setToken(tokens[i], settings[i]);
+        for (uint256 i = 0; i < tokens.length; i++) tokenSettings[tokens[i]] = settings[i];
     }
 
     // ---------------------------------------------------------------- deposits

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KlxError } from '../ledger/errors.ts';
+import { registerDeployCommands } from './deploy-commands.ts';
 import { registerOperatorCommands } from './operator-commands.ts';
 import { registerRoleCommands } from './role-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
@@ -16,6 +17,7 @@ const program = new Command('klx-bridge')
 
 registerRoleCommands(program);
 registerOperatorCommands(program);
+registerDeployCommands(program);
 registerUserCommands(program);
 
 try {

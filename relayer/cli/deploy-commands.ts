@@ -1,0 +1,86 @@
+/** `klx-bridge deploy evm`: deploys the EVM contracts and writes the deployment record the relayer reads. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { Address, Hex } from 'viem';
+import { deployEvmBridge } from '../../adapters/evm/deploy.ts';
+import { ConfigError } from '../ledger/errors.ts';
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an EVM address (0x + 40 hex)');
+const optionsSchema = z.object({
+  rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'),
+  processor: address,
+  approvers: z.string().transform((s) => s.split(',').map((x) => x.trim())).pipe(z.array(address).min(1)),
+  approverQuorum: z.string().regex(/^[0-9]{1,2}$/, 'a number').transform(Number),
+  listeners: z.string().transform((s) => s.split(',').map((x) => x.trim())).pipe(z.array(address).min(1)),
+  listenerQuorum: z.string().regex(/^[0-9]{1,2}$/, 'a number').transform(Number),
+  rotationDelay: z.string().regex(/^[0-9]{1,10}$/, 'seconds').transform(BigInt),
+  klx: z.union([z.enum(['erc20', 'bridged', 'none']), address]),
+  treasury: address.optional(),
+  klxDailyCap: z.string().regex(/^[0-9]{1,78}$/, 'base units').transform(BigInt).optional(),
+  nativeDailyCap: z.string().regex(/^[0-9]{1,78}$/, 'base units').transform(BigInt).optional(),
+  out: z.string().min(1).optional(),
+});
+
+function deployerKey(file: string | undefined): Hex {
+  const text = file ? readFileOrFail(file) : process.env.KLX_DEPLOYER_KEY;
+  if (!text) throw new ConfigError('no deployer key: pass --deployer-key-file or set KLX_DEPLOYER_KEY');
+  const key = text.trim();
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new ConfigError('the deployer key must be 0x followed by 64 hex characters');
+  return key as Hex;
+}
+
+function readFileOrFail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`cannot read ${file}`);
+  }
+}
+
+export function registerDeployCommands(program: Command): void {
+  const deploy = program.command('deploy').description('deploy a bridge on an external chain');
+  deploy
+    .command('evm')
+    .description('deploy KlxBridge (and the ERC20 or bridged KLX) on an EVM chain; writes the deployment record')
+    .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint of the chain')
+    .option('--deployer-key-file <file>', 'file holding the fee-paying deployer key (0x + 64 hex); default $KLX_DEPLOYER_KEY')
+    .requiredOption('--processor <address>', 'processor key address')
+    .requiredOption('--approvers <addresses>', 'comma-separated approver addresses')
+    .requiredOption('--approver-quorum <m>', 'approver quorum M (> K/2)')
+    .requiredOption('--listeners <addresses>', 'comma-separated listener addresses (secp256k1 keys for rotations)')
+    .requiredOption('--listener-quorum <l>', 'listener quorum L (> N/2)')
+    .option('--rotation-delay <seconds>', 'timelock of validator-set rotations', '86400')
+    .option('--klx <kind>', 'erc20 (deploy the devnet ERC20 KLX), bridged (mintable by the bridge), none, or an existing token address', 'none')
+    .option('--treasury <address>', 'receives the ERC20 KLX supply (with --klx erc20)')
+    .option('--klx-daily-cap <baseUnits>', '24 h outflow cap of KLX (default: none)')
+    .option('--native-daily-cap <baseUnits>', '24 h outflow cap of the native coin (default: none)')
+    .option('--out <file>', 'where to write the deployment record (default: deployments/evm-<chainId>.json)')
+    .action(async (raw: Record<string, string | undefined>) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) throw new ConfigError(`deploy evm: ${parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; ')}`);
+      const o = parsed.data;
+      if (o.klx === 'erc20' && !o.treasury) throw new ConfigError('deploy evm: --klx erc20 needs --treasury');
+      const deployment = await deployEvmBridge({
+        rpcUrl: o.rpcUrl,
+        deployerKey: deployerKey(raw.deployerKeyFile),
+        validators: {
+          processor: o.processor as Address,
+          approvers: o.approvers as Address[],
+          approverQuorum: o.approverQuorum,
+          listeners: o.listeners as Address[],
+          listenerQuorum: o.listenerQuorum,
+        },
+        rotationDelaySeconds: o.rotationDelay,
+        klx: o.klx as 'erc20' | 'bridged' | 'none' | Address,
+        ...(o.treasury ? { treasury: o.treasury as Address } : {}),
+        ...(o.klxDailyCap !== undefined ? { klxDailyCap: o.klxDailyCap } : {}),
+        ...(o.nativeDailyCap !== undefined ? { nativeDailyCap: o.nativeDailyCap } : {}),
+      });
+      const out = o.out ?? `deployments/evm-${deployment.chainId}.json`;
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(deployment, null, 2)}\n`);
+      console.log(JSON.stringify({ written: out, ...deployment }));
+    });
+}
