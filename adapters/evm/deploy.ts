@@ -3,7 +3,7 @@
  * the KlxBridge, and optionally the ERC20 KLX (devnets) or a bridged KLX whose only minter
  * is the bridge (e.g. Polygon). The result is an `EvmDeployment` file the relayer reads.
  */
-import { createPublicClient, createWalletClient, getContractAddress, http, zeroAddress, type Address, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, getAddress, getContractAddress, http, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from './artifacts.ts';
 import type { EvmDeployment } from './deployment.ts';
@@ -48,7 +48,7 @@ export async function deployEvmBridge(o: DeployOptions): Promise<EvmDeployment> 
   if (o.klx === 'erc20') {
     if (!o.treasury) throw new Error('a treasury address is needed to deploy the ERC20 KLX');
     const t = loadArtifact('KlxToken');
-    klxToken = (await confirmed(await wallet.deployContract({ abi: t.abi, bytecode: t.bytecode, args: [o.treasury] }))).contractAddress ?? undefined;
+    klxToken = getAddress((await confirmed(await wallet.deployContract({ abi: t.abi, bytecode: t.bytecode, args: [o.treasury] }))).contractAddress as Address);
   } else if (o.klx !== 'none' && o.klx !== 'bridged') {
     klxToken = o.klx;
   }
@@ -66,7 +66,7 @@ export async function deployEvmBridge(o: DeployOptions): Promise<EvmDeployment> 
   const bridgeReceipt = await confirmed(
     await wallet.deployContract({ abi: b.abi, bytecode: b.bytecode, args: [o.validators, o.rotationDelaySeconds, tokens, settings], nonce: Number(nonce) }),
   );
-  const bridge = bridgeReceipt.contractAddress as Address;
+  const bridge = getAddress(bridgeReceipt.contractAddress as Address);
   if (bridgedKlx) {
     const t = loadArtifact('KlxBridgedToken');
     const r = await confirmed(await wallet.deployContract({ abi: t.abi, bytecode: t.bytecode, args: [bridge], nonce: Number(nonce + 1n) }));

@@ -17,6 +17,7 @@ import { ConfigError, TxRejected } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import { ASSET_ID_PATTERN } from '../ledger/tx-bodies.ts';
 import type { GenesisSpec } from '../processor/genesis.ts';
+import { readEvmDeployment, type EvmDeployment } from '../../adapters/evm/deployment.ts';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes, starting with a letter, at most 32');
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
@@ -48,6 +49,10 @@ export const configSchema = z.strictObject({
     .default({ maxBatch: 256, maxQueue: 20_000 }),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
   channels: z.array(channelSchema).min(1),
+  /** EVM chains this deployment bridges to: where their contracts are (a `klx-bridge deploy evm` record). */
+  evmChains: z
+    .array(z.strictObject({ name, rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'), deploymentFile: z.string().min(1) }))
+    .default([]),
 });
 
 export type RawConfig = z.input<typeof configSchema>;
@@ -93,6 +98,13 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
     });
   });
   return cfg;
+}
+
+/** Reads and checks every EVM deployment record the config names (a missing or invalid one is a ConfigError). */
+export function loadEvmDeployments(cfg: BridgeConfig): Map<string, EvmDeployment & { rpcUrl: string }> {
+  const out = new Map<string, EvmDeployment & { rpcUrl: string }>();
+  for (const c of cfg.evmChains) out.set(c.name, { ...readEvmDeployment(c.deploymentFile), rpcUrl: c.rpcUrl });
+  return out;
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {

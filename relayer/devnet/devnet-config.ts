@@ -18,7 +18,7 @@ export const devnetProducer = (channel: string) => Ed25519Signer.devnet(`produce
 export const devnetUser = (name: string) => Ed25519Signer.devnet(name);
 export const devnetAddress = (name: string) => addressFromPublicKey(DEVNET_PREFIX, devnetUser(name).publicKey);
 
-export function devnetConfig(databaseUrl: string, port: number, redisUrl?: string): RawConfig {
+export function devnetConfig(databaseUrl: string, port: number, redisUrl?: string, evmChains: { name: string; rpcUrl: string; deploymentFile: string }[] = []): RawConfig {
   return {
     network: DEVNET_NETWORK,
     addressPrefix: DEVNET_PREFIX,
@@ -27,6 +27,7 @@ export function devnetConfig(databaseUrl: string, port: number, redisUrl?: strin
     schema: 'hub',
     instance: 'devnet',
     api: { host: '127.0.0.1', port },
+    evmChains,
     channels: DEVNET_CHANNELS.map((name) => ({
       name,
       producerPublicKey: toHex(devnetProducer(name).publicKey),

