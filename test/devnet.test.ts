@@ -14,7 +14,7 @@ import { ChannelClient } from '../relayer/node/client.ts';
 import { signTx } from '../relayer/ledger/transaction.ts';
 import { devnetAddress, devnetUser } from '../relayer/devnet/devnet-config.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { freePort, waitFor } from './helpers/processes.ts';
+import { waitFor } from './helpers/processes.ts';
 
 const MAIN = fileURLToPath(new URL('../relayer/devnet/main.ts', import.meta.url));
 
@@ -27,11 +27,11 @@ describe('npm run devnet', () => {
 
   before(async () => {
     db = await createTestDatabase('devnet');
-    const port = await freePort();
-    const evmPort = 20000 + (port % 20000);
-    api = `http://127.0.0.1:${port}`;
+    // The API port is chosen by the OS (0) and read from what the devnet prints; the EVM
+    // nodes take two consecutive ports below the ephemeral range.
+    const evmPort = 20000 + 2 * Math.floor(Math.random() * 4000);
     child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', KLX_API_PORT: String(port), KLX_DEVNET_DIR: dir, KLX_DEVNET_EVM_PORT: String(evmPort), KLX_LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', KLX_API_PORT: '0', KLX_DEVNET_DIR: dir, KLX_DEVNET_EVM_PORT: String(evmPort), KLX_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: the test can always stop the whole tree it started
     });
@@ -39,6 +39,9 @@ describe('npm run devnet', () => {
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     await waitFor('the devnet to run (or exit)', () => child.exitCode !== null || output.includes('KLX devnet is running'), 90_000);
     assert.equal(child.exitCode, null, `the devnet exited early: ${output.slice(-1500)}`);
+    const url = /channel node API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    assert.ok(url, output);
+    api = url;
   });
   after(async () => {
     if (child?.pid && child.exitCode === null) {

@@ -140,7 +140,7 @@ async function main(): Promise<void> {
 
     // 3 and 4 go through the HTTP API of a channel node running in its own process
     // (as in production), so the load generator does not share its core.
-    const cluster = new ProcessorCluster(db, [sender], 'warn');
+    const cluster = new ProcessorCluster(db, [sender]);
     const nodeProc = await cluster.add('bench-node');
     await cluster.leader();
     const api = new RawPoster(`${nodeProc.url}/v1/channels/bridge/transactions`);

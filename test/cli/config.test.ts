@@ -6,7 +6,7 @@ import { ConfigError } from '../../relayer/ledger/errors.ts';
 import { user } from '../helpers/channel.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { testConfig, producerEnv } from '../helpers/node.ts';
-import { freePort, ProcessGroup, runCli, waitFor, writeTempJson } from '../helpers/processes.ts';
+import { ProcessGroup, runCli, waitFor, writeTempJson } from '../helpers/processes.ts';
 
 const good = () => testConfig('postgres://postgres:s3cr3t-pw@127.0.0.1:1/none', [user('cfg')]);
 
@@ -52,12 +52,12 @@ describe('config validation', () => {
     const db = await createTestDatabase('cfg_secrets');
     const url = new URL(db.url);
     url.password = 'never-log-me';
-    const port = await freePort();
-    const path = writeTempJson('cfg.json', { ...good(), databaseUrl: url.toString(), api: { host: '127.0.0.1', port }, log: { level: 'trace' } });
+    const path = writeTempJson('cfg.json', { ...good(), databaseUrl: url.toString(), api: { host: '127.0.0.1', port: 0 }, log: { level: 'trace' } });
     const env = { ...producerEnv(), DATABASE_URL: url.toString() };
     const group = new ProcessGroup();
     const p = group.start(['processor', '--config', path], env);
     try {
+      const port = await waitFor('the processor to listen', () => /"port":(\d+)[^\n]*"msg":"channel node API listening"/.exec(p.output())?.[1]);
       await waitFor('the processor to serve', async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok);
       await waitFor('leader election logged', () => p.output().includes('elected block producer'));
     } finally {

@@ -5,7 +5,7 @@ import type { SignedTx } from '../../relayer/ledger/transaction.ts';
 import type { TestUser } from './channel.ts';
 import type { TestDatabase } from './db.ts';
 import { producerEnv, testConfig } from './node.ts';
-import { freePort, ProcessGroup, waitFor, writeTempJson, type OwnedProcess } from './processes.ts';
+import { ProcessGroup, waitFor, writeTempJson, type OwnedProcess } from './processes.ts';
 
 export interface ClusterNode {
   name: string;
@@ -21,14 +21,18 @@ export class ProcessorCluster {
 
   private readonly databaseUrl: string;
 
-  constructor(db: TestDatabase, funded: TestUser[], logLevel: 'info' | 'warn' = 'info') {
+  constructor(db: TestDatabase, funded: TestUser[], logLevel: 'info' = 'info') {
     this.databaseUrl = db.url;
     this.configPath = writeTempJson('config.json', testConfig(db.url, funded, ['bridge'], { log: { level: logLevel } }));
   }
 
+  /** Starts a processor process; the OS picks its API port (0), read back from its start-up log. */
   async add(name: string): Promise<ClusterNode> {
-    const port = await freePort();
-    const proc = this.group.start(['processor', '--config', this.configPath], { ...producerEnv(), DATABASE_URL: this.databaseUrl, KLX_API_PORT: String(port), KLX_INSTANCE: name });
+    const proc = this.group.start(['processor', '--config', this.configPath], { ...producerEnv(), DATABASE_URL: this.databaseUrl, KLX_API_PORT: '0', KLX_INSTANCE: name });
+    const port = await waitFor(`${name} API`, () => {
+      const m = /"port":(\d+)[^\n]*"msg":"channel node API listening"/.exec(proc.output());
+      return m?.[1] ? Number(m[1]) : undefined;
+    });
     const node = { name, port, url: `http://127.0.0.1:${port}`, proc };
     this.nodes.push(node);
     await waitFor(`${name} API`, async () => (await fetch(`${node.url}/health`)).ok);
