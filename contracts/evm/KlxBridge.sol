@@ -86,8 +86,13 @@ contract KlxBridge is BridgeAuth {
 
     mapping(address token => TokenSettings) public tokenSettings;
     mapping(address token => Outflow) public outflow;
+    /// @notice Deferred releases: custody the bridge holds for a recipient whose payout failed.
     mapping(address token => mapping(address recipient => uint256)) public claimable;
-    /// @notice Sum of claimable amounts of a custody token: held by the bridge but owed, not free.
+    /// @notice Deferred mints: bridged tokens to mint for a recipient whose mint failed. Kept
+    ///         apart from custody claims, so a later change of the token's settings cannot
+    ///         turn one kind into the other.
+    mapping(address token => mapping(address recipient => uint256)) public mintClaimable;
+    /// @notice Sum of `claimable` of a token: held by the bridge but owed, not free custody.
     mapping(address token => uint256) public totalClaimable;
 
     uint256 private _lock = 1;
@@ -126,6 +131,7 @@ contract KlxBridge is BridgeAuth {
     error ZeroToken();
     error TokenHasNoCode(address token);
     error ZeroAmount();
+    error ZeroRecipient();
     error TokenNotAllowed(address token);
     error BadHubRecipient(uint256 length);
     error ZeroRefundAddress();
@@ -313,6 +319,7 @@ contract KlxBridge is BridgeAuth {
             return true;
         }
         if (a.amount == 0) revert ZeroAmount();
+        if (a.recipient == address(0)) revert ZeroRecipient();
         if (a.kind == ActionKind.Mint) {
             if (!s.mintBurn) revert NotMintable(a.token);
             _spendOutflow(a.token, a.amount);
@@ -327,8 +334,12 @@ contract KlxBridge is BridgeAuth {
                 : _callBounded(a.token, 0, abi.encodeCall(IErc20Like.transfer, (a.recipient, a.amount)), TOKEN_PAYOUT_GAS);
         }
         if (!paid) {
-            claimable[a.token][a.recipient] += a.amount;
-            if (!s.mintBurn) totalClaimable[a.token] += a.amount;
+            if (a.kind == ActionKind.Mint) {
+                mintClaimable[a.token][a.recipient] += a.amount;
+            } else {
+                claimable[a.token][a.recipient] += a.amount;
+                totalClaimable[a.token] += a.amount;
+            }
             emit PayoutDeferred(actionId, a.token, a.recipient, a.amount);
         }
     }
@@ -354,7 +365,7 @@ contract KlxBridge is BridgeAuth {
             uint256 refill = (cap / 1 days) * elapsed + ((cap % 1 days) * elapsed) / 1 days;
             used = used > refill ? used - refill : 0;
         }
-        uint256 available = cap - used;
+        uint256 available = cap > used ? cap - used : 0; // the cap may have been lowered below what is in use
         if (amount > available) revert OutflowCapExceeded(token, amount, available);
         o.used = used + amount;
         o.updatedAt = uint64(block.timestamp);
@@ -369,7 +380,7 @@ contract KlxBridge is BridgeAuth {
         if (elapsed >= 1 days) return cap;
         uint256 refill = (cap / 1 days) * elapsed + ((cap % 1 days) * elapsed) / 1 days;
         uint256 used = o.used > refill ? o.used - refill : 0;
-        return cap - used;
+        return cap > used ? cap - used : 0;
     }
 
     /// @dev A call with bounded gas whose return data is read only up to one word (no
@@ -405,18 +416,23 @@ contract KlxBridge is BridgeAuth {
     /// @notice Pays what is claimable by the caller in `token` to `to` (for a recipient
     ///         that cannot receive itself, e.g. a blocked address). Reverts if that fails.
     function claimTo(address token, address to) public nonReentrant whenNotPaused {
-        uint256 amount = claimable[token][msg.sender];
-        if (amount == 0) revert NothingToClaim(token, msg.sender);
+        if (to == address(0)) revert ZeroRecipient();
+        uint256 held = claimable[token][msg.sender];
+        uint256 minted = mintClaimable[token][msg.sender];
+        if (held == 0 && minted == 0) revert NothingToClaim(token, msg.sender);
         claimable[token][msg.sender] = 0;
-        bool mintBurn = tokenSettings[token].mintBurn;
-        if (!mintBurn) totalClaimable[token] -= amount;
-        bool ok = token == NATIVE
-            ? _callBounded(to, amount, "", gasleft())
-            : mintBurn
-                ? _callBounded(token, 0, abi.encodeCall(IBridgedToken.mint, (to, amount)), gasleft())
-                : _callBounded(token, 0, abi.encodeCall(IErc20Like.transfer, (to, amount)), gasleft());
-        if (!ok) revert ClaimFailed(token, to);
-        emit Claimed(token, msg.sender, to, amount);
+        mintClaimable[token][msg.sender] = 0;
+        totalClaimable[token] -= held;
+        if (held != 0) {
+            bool ok = token == NATIVE
+                ? _callBounded(to, held, "", gasleft())
+                : _callBounded(token, 0, abi.encodeCall(IErc20Like.transfer, (to, held)), gasleft());
+            if (!ok) revert ClaimFailed(token, to);
+        }
+        if (minted != 0 && !_callBounded(token, 0, abi.encodeCall(IBridgedToken.mint, (to, minted)), gasleft())) {
+            revert ClaimFailed(token, to);
+        }
+        emit Claimed(token, msg.sender, to, held + minted);
     }
 
     // ---------------------------------------------------------------- controls

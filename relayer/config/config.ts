@@ -97,6 +97,11 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
       if (!assets.has(a.asset)) throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.asset: not declared in genesis.assets`);
     });
   });
+  const evmNames = new Set<string>();
+  cfg.evmChains.forEach((c, i) => {
+    if (evmNames.has(c.name)) throw new ConfigError(`invalid config: evmChains.${i}.name: chain "${c.name}" appears twice`);
+    evmNames.add(c.name);
+  });
   return cfg;
 }
 

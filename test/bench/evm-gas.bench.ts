@@ -45,7 +45,7 @@ try {
     rows.push([`execute no-op (override skip), ${m}-of-${k}`, nr.gasUsed]);
   }
   const baseline = rows.find(([name]) => name.includes('existing holder'))?.[1] ?? 1n;
-  console.log('\nEVM gas (Hardhat simulated network, cancun; same run)      gas   vs ERC20 transfer');
+  console.log('\nEVM gas (Hardhat simulated network, same run)             gas   vs ERC20 transfer');
   for (const [name, gas] of rows) console.log(`${name.padEnd(52)} ${gas.toString().padStart(7)}   ${(Number(gas) / Number(baseline)).toFixed(2)}x`);
 } finally {
   await chain.close();

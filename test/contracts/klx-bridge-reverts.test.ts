@@ -83,3 +83,50 @@ describe('KlxBridge revert paths', () => {
     await expectCustomError(mined(chain, f.bridge.write.setTokenSettings([0n, msg.token, settings(true), p, a])), 'TokenHasNoCode');
   });
 });
+
+describe('KlxBridge review fixes', () => {
+  let chain: EvmChain;
+  let f: Awaited<ReturnType<typeof deployBridge>>;
+  before(async () => {
+    chain = await createEvmChain();
+  });
+  after(async () => chain.close());
+  beforeEach(async () => {
+    f = await deployBridge(chain);
+    await mined(chain, f.klx.write.transfer([f.bridge.address, parseEther('100')], { account: f.treasury.account }));
+  });
+  const run = async (id: bigint, a: Action) => {
+    const s = await authorize(f.v, f.domain, id, a);
+    return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
+  };
+
+  it('refuses a release or mint to address(0) (coins would be burnt or claims stranded)', async () => {
+    await expectCustomError(run(1n, { kind: Kind.Release, token: NATIVE, recipient: NATIVE, amount: 1n }), 'ZeroRecipient');
+    await expectCustomError(run(1n, { kind: Kind.Release, token: f.klx.address, recipient: NATIVE, amount: 1n }), 'ZeroRecipient');
+  });
+
+  it('a cap lowered below what is in use gives OutflowCapExceeded, not an arithmetic panic', async () => {
+    await setToken(chain, f, f.klx.address, settings(true, false, parseEther('50')), 0n);
+    await run(1n, { kind: Kind.Release, token: f.klx.address, recipient: key('r').address, amount: parseEther('40') });
+    await setToken(chain, f, f.klx.address, settings(true, false, parseEther('10')), 1n);
+    assert.equal(await f.bridge.read.availableOutflow([f.klx.address]), 0n);
+    const args = await expectCustomError(run(2n, { kind: Kind.Release, token: f.klx.address, recipient: key('r').address, amount: 1n }), 'OutflowCapExceeded');
+    assert.equal(args[2], 0n);
+  });
+
+  it('a deferred release stays a release even if the token is later switched to mint/burn', async () => {
+    const blk = await chain.viem.deployContract('BlocklistToken', [chain.wallet(0).account.address, 1000n]);
+    await setToken(chain, f, blk.address, settings(true), 0n);
+    await mined(chain, blk.write.transfer([f.bridge.address, 100n]));
+    const blocked = chain.wallet(5);
+    await mined(chain, blk.write.setBlocked([blocked.account.address, true]));
+    await run(1n, { kind: Kind.Release, token: blk.address, recipient: blocked.account.address, amount: 30n });
+    assert.equal(await f.bridge.read.totalClaimable([blk.address]), 30n);
+    await setToken(chain, f, blk.address, settings(true, true), 1n);
+    const other = chain.wallet(6).account.address;
+    await mined(chain, f.bridge.write.claimTo([blk.address, other], { account: blocked.account }));
+    assert.equal(await blk.read.balanceOf([other]), 30n, 'paid from custody, not minted');
+    assert.equal(await f.bridge.read.totalClaimable([blk.address]), 0n);
+    assert.equal(await f.bridge.read.mintClaimable([blk.address, blocked.account.address]), 0n);
+  });
+});
