@@ -54,12 +54,15 @@ contract KlxBridge is BridgeAuth {
     struct PendingRotation {
         bytes32 setHash;
         uint64 eta;
+        bool selfReplace; // a 2-of-3 rotation may replace a pending self-replace
     }
 
     address public constant NATIVE = address(0);
     uint256 public constant MAX_HUB_RECIPIENT_LENGTH = 64;
     uint256 public constant NATIVE_PAYOUT_GAS = 30_000;
     uint256 public constant TOKEN_PAYOUT_GAS = 200_000;
+    uint64 public constant MIN_ROTATION_DELAY = 1 minutes;
+    uint64 public constant MAX_ROTATION_DELAY = 30 days;
 
     bytes32 public constant ACTION_TYPEHASH =
         keccak256("Action(uint64 actionId,uint8 kind,address token,address recipient,uint256 amount)");
@@ -82,6 +85,8 @@ contract KlxBridge is BridgeAuth {
     uint64 public settingsNonce;
     uint64 public rotationNonce;
     uint64 public cancelNonce;
+    /// @notice Per-key nonces of self-replacements: one key cannot use up the rotation nonce.
+    mapping(address key => uint64) public selfReplaceNonce;
     PendingRotation public pendingRotation;
 
     mapping(address token => TokenSettings) public tokenSettings;
@@ -132,6 +137,10 @@ contract KlxBridge is BridgeAuth {
     error TokenHasNoCode(address token);
     error ZeroAmount();
     error ZeroRecipient();
+    error SelfRecipient();
+    error DuplicateToken(address token);
+    error BadRotationDelay(uint64 delay);
+    error ClaimToOtherAddress(address token);
     error TokenNotAllowed(address token);
     error BadHubRecipient(uint256 length);
     error ZeroRefundAddress();
@@ -181,9 +190,14 @@ contract KlxBridge is BridgeAuth {
         TokenSettings[] memory settings
     ) {
         if (tokens.length != settings.length) revert BatchLengthMismatch();
+        if (rotationDelay_ < MIN_ROTATION_DELAY || rotationDelay_ > MAX_ROTATION_DELAY) revert BadRotationDelay(rotationDelay_);
         _installSet(initialSet);
         rotationDelay = rotationDelay_;
-        for (uint256 i = 0; i < tokens.length; i++) tokenSettings[tokens[i]] = settings[i];
+        for (uint256 i = 0; i < tokens.length; i++) {
+            for (uint256 j = 0; j < i; j++) if (tokens[i] == tokens[j]) revert DuplicateToken(tokens[i]);
+            if (tokens[i] == NATIVE && settings[i].mintBurn) revert NotMintable(NATIVE);
+            tokenSettings[tokens[i]] = settings[i];
+        }
     }
 
     // ---------------------------------------------------------------- deposits
@@ -210,7 +224,7 @@ contract KlxBridge is BridgeAuth {
         if (token == NATIVE) revert ZeroToken();
         if (token.code.length == 0) revert TokenHasNoCode(token);
         if (amount == 0) revert ZeroAmount();
-        TokenSettings storage s = tokenSettings[token];
+        TokenSettings memory s = tokenSettings[token]; // read before any external call
         if (!s.allowed) revert TokenNotAllowed(token);
         _checkDepositAddresses(hubRecipient, refundTo);
         uint256 before = IErc20Like(token).balanceOf(address(this));
@@ -287,8 +301,14 @@ contract KlxBridge is BridgeAuth {
         uint256 n = actions.length;
         if (n == 0) revert EmptyBatch();
         if (processorSignatures.length != n || approverSignatures.length != n) revert BatchLengthMismatch();
+        // Ids already consumed (e.g. someone executed the batch's first actions alone) are
+        // skipped, so copying one action out of a pending batch cannot make the batch fail.
+        uint64 next = nextActionId;
+        if (firstActionId + uint64(n) <= next) revert ActionOutOfOrder(firstActionId, next);
         for (uint256 i = 0; i < n; i++) {
-            _execute(firstActionId + uint64(i), actions[i], processorSignatures[i], approverSignatures[i]);
+            uint64 id = firstActionId + uint64(i);
+            if (id < next) continue;
+            _execute(id, actions[i], processorSignatures[i], approverSignatures[i]);
         }
     }
 
@@ -312,6 +332,7 @@ contract KlxBridge is BridgeAuth {
     function _perform(uint64 actionId, Action calldata a) private returns (bool paid) {
         if (a.kind == ActionKind.NoOp) return true;
         TokenSettings storage s = tokenSettings[a.token];
+        if ((a.kind == ActionKind.Burn || a.kind == ActionKind.Mint) && a.token.code.length == 0) revert TokenHasNoCode(a.token);
         if (a.kind == ActionKind.Burn) {
             if (!s.mintBurn) revert NotMintable(a.token);
             if (a.recipient != address(0)) revert BadBurn(a.recipient);
@@ -326,6 +347,7 @@ contract KlxBridge is BridgeAuth {
             paid = _callBounded(a.token, 0, abi.encodeCall(IBridgedToken.mint, (a.recipient, a.amount)), TOKEN_PAYOUT_GAS);
         } else {
             if (s.mintBurn) revert MintableNotReleasable(a.token);
+            if (a.recipient == address(this)) revert SelfRecipient(); // would book a withdrawal that moves nothing
             uint256 available = _freeCustody(a.token);
             if (a.amount > available) revert InsufficientCustody(a.token, a.amount, available);
             _spendOutflow(a.token, a.amount);
@@ -420,6 +442,10 @@ contract KlxBridge is BridgeAuth {
         uint256 held = claimable[token][msg.sender];
         uint256 minted = mintClaimable[token][msg.sender];
         if (held == 0 && minted == 0) revert NothingToClaim(token, msg.sender);
+        // Custody tokens are paid to the recipient only: redirecting them would let a
+        // token's blocked address route around the issuer's blocklist (and get the bridge
+        // blocked). The native coin and bridged (minted) tokens may go to another address.
+        if (held != 0 && token != NATIVE && to != msg.sender) revert ClaimToOtherAddress(token);
         claimable[token][msg.sender] = 0;
         mintClaimable[token][msg.sender] = 0;
         totalClaimable[token] -= held;
@@ -453,7 +479,11 @@ contract KlxBridge is BridgeAuth {
     }
 
     /// @notice Lifts a pause; needs the approver quorum.
-    function unpause(uint64 nonce, bytes[] calldata approverSignatures) external {
+    function unpause(uint64 nonce, bytes[] calldata approverSignatures) external nonReentrant {
+        _unpause(nonce, approverSignatures);
+    }
+
+    function _unpause(uint64 nonce, bytes[] calldata approverSignatures) private {
         if (!paused) revert NotPaused();
         _useNonce(nonce, unpauseNonce);
         _requireApproverQuorum(_typedDigest(keccak256(abi.encode(UNPAUSE_TYPEHASH, nonce))), approverSignatures);
@@ -470,7 +500,7 @@ contract KlxBridge is BridgeAuth {
         TokenSettings calldata settings,
         bytes calldata processorSignature,
         bytes[] calldata approverSignatures
-    ) external {
+    ) external nonReentrant {
         _useNonce(nonce, settingsNonce);
         bytes32 digest = _typedDigest(
             keccak256(abi.encode(TOKEN_SETTINGS_TYPEHASH, nonce, token, settings.allowed, settings.mintBurn, settings.dailyCap))
@@ -484,6 +514,7 @@ contract KlxBridge is BridgeAuth {
 
     function _setToken(address token, TokenSettings memory settings) private {
         if (token != NATIVE && token.code.length == 0) revert TokenHasNoCode(token);
+        if (token == NATIVE && settings.mintBurn) revert NotMintable(token);
         tokenSettings[token] = settings;
     }
 
@@ -496,7 +527,7 @@ contract KlxBridge is BridgeAuth {
         bytes calldata processorSignature,
         bytes[] calldata listenerSignatures,
         bytes[] calldata approverSignatures
-    ) external {
+    ) external nonReentrant {
         _useNonce(nonce, rotationNonce);
         _validateSet(newSet);
         bytes32 setHash = hashValidatorSet(newSet);
@@ -509,13 +540,17 @@ contract KlxBridge is BridgeAuth {
         if (_listenerQuorumReached(digest, listenerSignatures)) groups++;
         if (_approverQuorumReached(digest, approverSignatures)) groups++;
         if (groups < 2) revert RotationNotApproved(groups);
-        _propose(nonce, setHash, newSet);
+        rotationNonce = nonce + 1;
+        _propose(nonce, setHash, newSet, false);
     }
 
     /// @notice Proposes replacing one key of the current set by a new key, signed by the key
     ///         being replaced. Timelocked like any rotation.
-    function proposeSelfReplace(uint64 nonce, address oldKey, address newKey, bytes calldata oldKeySignature) external {
-        _useNonce(nonce, rotationNonce);
+    function proposeSelfReplace(uint64 nonce, address oldKey, address newKey, bytes calldata oldKeySignature)
+        external
+        nonReentrant
+    {
+        _useNonce(nonce, selfReplaceNonce[oldKey]);
         address signer = _recover(
             _typedDigest(keccak256(abi.encode(SELF_REPLACE_TYPEHASH, nonce, oldKey, newKey))), oldKeySignature
         );
@@ -527,19 +562,23 @@ contract KlxBridge is BridgeAuth {
         for (uint256 i = 0; i < s.listeners.length; i++) if (s.listeners[i] == oldKey) (s.listeners[i], found) = (newKey, true);
         if (!found) revert NotAMember(oldKey);
         _validateSet(s); // also refuses a newKey that is already a member
-        _propose(nonce, hashValidatorSet(s), s);
+        selfReplaceNonce[oldKey] = nonce + 1;
+        _propose(nonce, hashValidatorSet(s), s, true);
     }
 
-    function _propose(uint64 nonce, bytes32 setHash, ValidatorSet memory s) private {
-        if (pendingRotation.eta != 0) revert RotationAlreadyPending(pendingRotation.setHash);
-        rotationNonce = nonce + 1;
+    /// @dev One pending rotation at a time; a rotation approved by two groups may take the
+    ///      place of a pending self-replace (so one key cannot block its own removal).
+    function _propose(uint64 nonce, bytes32 setHash, ValidatorSet memory s, bool selfReplace) private {
+        PendingRotation memory p = pendingRotation;
+        if (p.eta != 0 && (selfReplace || !p.selfReplace)) revert RotationAlreadyPending(p.setHash);
+        if (p.eta != 0) emit RotationCancelled(p.setHash, nonce);
         uint64 eta = uint64(block.timestamp) + rotationDelay;
-        pendingRotation = PendingRotation(setHash, eta);
+        pendingRotation = PendingRotation(setHash, eta, selfReplace);
         emit RotationProposed(setHash, eta, nonce, s);
     }
 
     /// @notice Cancels the pending rotation; needs the approver quorum. Works while paused.
-    function cancelRotation(uint64 nonce, bytes[] calldata approverSignatures) external {
+    function cancelRotation(uint64 nonce, bytes[] calldata approverSignatures) external nonReentrant {
         _useNonce(nonce, cancelNonce);
         bytes32 setHash = pendingRotation.setHash;
         if (pendingRotation.eta == 0) revert NoPendingRotation();
@@ -551,7 +590,22 @@ contract KlxBridge is BridgeAuth {
 
     /// @notice Installs the pending set once its timelock has passed (anyone may call).
     /// @param newSet The set proposed (its hash must match the pending one).
-    function executeRotation(ValidatorSet calldata newSet) external whenNotPaused {
+    function executeRotation(ValidatorSet calldata newSet) external nonReentrant whenNotPaused {
+        _executeRotation(newSet);
+    }
+
+    /// @notice Lifts a pause (approver quorum over Unpause(nonce)) and installs the due
+    ///         pending rotation in the same transaction, so a guardian that keeps re-pausing
+    ///         cannot block its own removal.
+    function unpauseAndExecuteRotation(uint64 nonce, bytes[] calldata approverSignatures, ValidatorSet calldata newSet)
+        external
+        nonReentrant
+    {
+        _unpause(nonce, approverSignatures);
+        _executeRotation(newSet);
+    }
+
+    function _executeRotation(ValidatorSet calldata newSet) private {
         PendingRotation memory p = pendingRotation;
         if (p.eta == 0) revert NoPendingRotation();
         bytes32 setHash = hashValidatorSet(newSet);

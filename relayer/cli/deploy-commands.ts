@@ -54,8 +54,8 @@ export function registerDeployCommands(program: Command): void {
     .option('--rotation-delay <seconds>', 'timelock of validator-set rotations', '86400')
     .option('--klx <kind>', 'erc20 (deploy the devnet ERC20 KLX), bridged (mintable by the bridge), none, or an existing token address', 'none')
     .option('--treasury <address>', 'receives the ERC20 KLX supply (with --klx erc20)')
-    .option('--klx-daily-cap <baseUnits>', '24 h outflow cap of KLX (default: none)')
-    .option('--native-daily-cap <baseUnits>', '24 h outflow cap of the native coin (default: none)')
+    .option('--klx-daily-cap <baseUnits>', 'outflow cap of KLX: at most this at once, refilling this much per 24 h (worst case twice in 24 h, see ADR 0007); default none')
+    .option('--native-daily-cap <baseUnits>', 'outflow cap of the native coin, same semantics; default none')
     .option('--out <file>', 'where to write the deployment record (default: deployments/evm-<chainId>.json)')
     .action(async (raw: Record<string, string | undefined>) => {
       const parsed = optionsSchema.safeParse(raw);

@@ -144,7 +144,7 @@ describe('KlxBridge actions', () => {
     await expectCustomError(execute(3n, release(parseEther('9'), NATIVE)), 'InsufficientCustody');
   });
 
-  it('a payout to a blocklisted address of a token is claimable once, by that recipient only, to another address', async () => {
+  it('a payout to a blocklisted address of a token is claimable once, by that recipient only, never redirected around the blocklist', async () => {
     const blk = await chain.viem.deployContract('BlocklistToken', [chain.wallet(0).account.address, 1000n]);
     await setToken(chain, f, blk.address, settings(true), 0n);
     await mined(chain, blk.write.transfer([f.bridge.address, 100n]));
@@ -152,13 +152,16 @@ describe('KlxBridge actions', () => {
     await mined(chain, blk.write.setBlocked([blocked.account.address, true]));
     await execute(1n, release(40n, blk.address, blocked.account.address));
     assert.equal(await f.bridge.read.claimable([blk.address, blocked.account.address]), 40n);
-    // Someone else cannot claim it; the recipient's own claim to itself still fails; to another address it works, once.
+    // Someone else cannot claim it; the blocked recipient's claim fails and cannot be redirected;
+    // once the issuer unblocks it, it claims exactly once.
     await expectCustomError(mined(chain, f.bridge.write.claim([blk.address], { account: chain.wallet(6).account })), 'NothingToClaim');
     await expectCustomError(mined(chain, f.bridge.write.claim([blk.address], { account: blocked.account })), 'ClaimFailed');
     const other = chain.wallet(7).account.address;
-    await mined(chain, f.bridge.write.claimTo([blk.address, other], { account: blocked.account }));
-    assert.equal(await blk.read.balanceOf([other]), 40n);
-    await expectCustomError(mined(chain, f.bridge.write.claimTo([blk.address, other], { account: blocked.account })), 'NothingToClaim');
+    await expectCustomError(mined(chain, f.bridge.write.claimTo([blk.address, other], { account: blocked.account })), 'ClaimToOtherAddress');
+    await mined(chain, blk.write.setBlocked([blocked.account.address, false]));
+    await mined(chain, f.bridge.write.claim([blk.address], { account: blocked.account }));
+    assert.equal(await blk.read.balanceOf([blocked.account.address]), 40n);
+    await expectCustomError(mined(chain, f.bridge.write.claim([blk.address], { account: blocked.account })), 'NothingToClaim');
   });
 
   it('a malicious token that re-enters during release cannot pay twice: the re-entry fails, id n+1 stays unexecuted', async () => {

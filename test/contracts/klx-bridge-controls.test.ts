@@ -102,7 +102,7 @@ describe('KlxBridge controls', () => {
     const h = await setHash();
     await expectCustomError(mined(chain, f.bridge.write.cancelRotation([0n, await sign(f.v.approvers.slice(0, 1), 'CancelRotation', { nonce: 0n, setHash: h })])), 'QuorumNotReached');
     await mined(chain, f.bridge.write.cancelRotation([0n, await sign(quorum(), 'CancelRotation', { nonce: 0n, setHash: h })]));
-    assert.deepEqual(await f.bridge.read.pendingRotation(), ['0x' + '00'.repeat(32), 0n]);
+    assert.deepEqual(await f.bridge.read.pendingRotation(), ['0x' + '00'.repeat(32), 0n, false]);
     await mined(chain, f.bridge.write.unpause([0n, await sign(quorum(), 'Unpause', { nonce: 0n })]));
     await expectCustomError(mined(chain, f.bridge.write.executeRotation([setArg(next)])), 'NoPendingRotation');
   });

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { encodeFunctionData, parseEther, toFunctionSelector } from 'viem';
-import { createEvmChain, expectCustomError, type EvmChain } from './evm-chain.ts';
-import { authorize, CONTROL, deployBridge, key, Kind, mined, NATIVE, setToken, settings, signControl, type Action } from './bridge-fixture.ts';
+import { createEvmChain, expectCustomError, readAbi, type EvmChain } from './evm-chain.ts';
+import { authorize, CONTROL, deployBridge, key, Kind, mined, NATIVE, setArg, setToken, settings, signControl, validators, type Action } from './bridge-fixture.ts';
 
 describe('KlxBridge revert paths', () => {
   let chain: EvmChain;
@@ -123,10 +123,87 @@ describe('KlxBridge review fixes', () => {
     await run(1n, { kind: Kind.Release, token: blk.address, recipient: blocked.account.address, amount: 30n });
     assert.equal(await f.bridge.read.totalClaimable([blk.address]), 30n);
     await setToken(chain, f, blk.address, settings(true, true), 1n);
-    const other = chain.wallet(6).account.address;
-    await mined(chain, f.bridge.write.claimTo([blk.address, other], { account: blocked.account }));
-    assert.equal(await blk.read.balanceOf([other]), 30n, 'paid from custody, not minted');
+    await mined(chain, blk.write.setBlocked([blocked.account.address, false]));
+    await mined(chain, f.bridge.write.claim([blk.address], { account: blocked.account }));
+    assert.equal(await blk.read.balanceOf([blocked.account.address]), 30n, 'paid from custody, not minted');
     assert.equal(await f.bridge.read.totalClaimable([blk.address]), 0n);
     assert.equal(await f.bridge.read.mintClaimable([blk.address, blocked.account.address]), 0n);
+  });
+});
+
+describe('KlxBridge security review fixes', () => {
+  let chain: EvmChain;
+  let f: Awaited<ReturnType<typeof deployBridge>>;
+  const DELAY = 3600n;
+  before(async () => {
+    chain = await createEvmChain();
+  });
+  after(async () => chain.close());
+  beforeEach(async () => {
+    f = await deployBridge(chain, undefined, DELAY);
+    await mined(chain, f.klx.write.transfer([f.bridge.address, parseEther('100')], { account: f.treasury.account }));
+  });
+  const run = async (id: bigint, a: Action) => {
+    const s = await authorize(f.v, f.domain, id, a);
+    return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
+  };
+  const next = validators(5, 3, 5, 3, 'sr-next');
+  const rotationSigs = async (nonce: bigint) => {
+    const msg = { nonce, setHash: await f.bridge.read.hashValidatorSet([setArg(next)]) };
+    const p = await signControl(f.v.processor, f.domain, 'Rotation', CONTROL.Rotation, msg);
+    const a = await Promise.all(f.v.approvers.slice(0, 2).map((k) => signControl(k, f.domain, 'Rotation', CONTROL.Rotation, msg)));
+    return { p, a };
+  };
+
+  it('a member self-replacing first neither burns the rotation nonce nor blocks a 2-of-3 rotation, which takes its place', async () => {
+    const rogue = f.v.listeners[0]!;
+    const s0 = await signControl(rogue, f.domain, 'SelfReplace', CONTROL.SelfReplace, { nonce: 0n, oldKey: rogue.address, newKey: key('rogue-2').address });
+    await mined(chain, f.bridge.write.proposeSelfReplace([0n, rogue.address, key('rogue-2').address, s0]));
+    assert.equal(await f.bridge.read.rotationNonce(), 0n);
+    const { p, a } = await rotationSigs(0n);
+    await mined(chain, f.bridge.write.proposeRotation([0n, setArg(next), p, [], a]));
+    const [hash] = await f.bridge.read.pendingRotation();
+    assert.equal(hash, await f.bridge.read.hashValidatorSet([setArg(next)]));
+    // A new self-replace cannot displace the 2-of-3 rotation.
+    const s1 = await signControl(rogue, f.domain, 'SelfReplace', CONTROL.SelfReplace, { nonce: 1n, oldKey: rogue.address, newKey: key('rogue-3').address });
+    await expectCustomError(mined(chain, f.bridge.write.proposeSelfReplace([1n, rogue.address, key('rogue-3').address, s1])), 'RotationAlreadyPending');
+  });
+
+  it('the approver quorum unpauses and installs a due rotation in one transaction, beating a guardian that keeps re-pausing', async () => {
+    const { p, a } = await rotationSigs(0n);
+    await mined(chain, f.bridge.write.proposeRotation([0n, setArg(next), p, [], a]));
+    const rogue = f.v.approvers[2]!;
+    await mined(chain, f.bridge.write.pause([0n, await signControl(rogue, f.domain, 'Pause', CONTROL.Pause, { nonce: 0n })]));
+    await chain.testClient.increaseTime({ seconds: Number(DELAY) });
+    await chain.testClient.mine({ blocks: 1 });
+    const unpause = await Promise.all(f.v.approvers.slice(0, 2).map((k) => signControl(k, f.domain, 'Unpause', CONTROL.Unpause, { nonce: 0n })));
+    await mined(chain, f.bridge.write.unpauseAndExecuteRotation([0n, unpause, setArg(next)]));
+    assert.equal(await f.bridge.read.isApprover([rogue.address]), false);
+    await expectCustomError(mined(chain, f.bridge.write.pause([1n, await signControl(rogue, f.domain, 'Pause', CONTROL.Pause, { nonce: 1n })])), 'NotGuardian');
+  });
+
+  it('a batch whose first actions were executed alone still executes the rest', async () => {
+    const r = key('batch-r').address;
+    const acts: Action[] = [1n, 2n, 3n].map((amount) => ({ kind: Kind.Release, token: f.klx.address, recipient: r, amount }));
+    const auths = await Promise.all(acts.map((x, i) => authorize(f.v, f.domain, BigInt(i + 1), x)));
+    await mined(chain, f.bridge.write.execute([1n, acts[0]!, auths[0]!.processorSig, auths[0]!.approverSigs])); // copied out of the batch
+    await mined(chain, f.bridge.write.executeBatch([1n, acts, auths.map((x) => x.processorSig), auths.map((x) => x.approverSigs)]));
+    assert.equal(await f.klx.read.balanceOf([r]), 6n, 'each action paid once');
+    assert.equal(await f.bridge.read.nextActionId(), 4n);
+    await expectCustomError(mined(chain, f.bridge.write.executeBatch([1n, acts, auths.map((x) => x.processorSig), auths.map((x) => x.approverSigs)])), 'ActionOutOfOrder');
+  });
+
+  it('refuses a release to the bridge itself, a mint on a codeless token, native mint/burn, duplicate tokens and out-of-range delays', async () => {
+    await expectCustomError(run(1n, { kind: Kind.Release, token: f.klx.address, recipient: f.bridge.address, amount: 1n }), 'SelfRecipient');
+    await expectCustomError(run(1n, { kind: Kind.Mint, token: key('no-code').address, recipient: key('r').address, amount: 1n }), 'TokenHasNoCode');
+    const msg = { nonce: 0n, token: NATIVE, ...settings(true, true) };
+    const p = await signControl(f.v.processor, f.domain, 'TokenSettings', CONTROL.TokenSettings, msg);
+    const a = await Promise.all(f.v.approvers.slice(0, 2).map((k) => signControl(k, f.domain, 'TokenSettings', CONTROL.TokenSettings, msg)));
+    await expectCustomError(mined(chain, f.bridge.write.setTokenSettings([0n, NATIVE, settings(true, true), p, a])), 'NotMintable');
+    const abi = await readAbi('KlxBridge');
+    const set = setArg(validators());
+    await expectCustomError(chain.viem.deployContract('KlxBridge', [set, DELAY, [f.klx.address, f.klx.address], [settings(true), settings(true)]]), 'DuplicateToken', abi);
+    await expectCustomError(chain.viem.deployContract('KlxBridge', [set, 0n, [], []]), 'BadRotationDelay', abi);
+    await expectCustomError(chain.viem.deployContract('KlxBridge', [set, 31n * 86_400n, [], []]), 'BadRotationDelay', abi);
   });
 });
