@@ -5,6 +5,7 @@
  */
 import { keccak256, toHex as viemHex, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { after, before, beforeEach } from 'node:test';
 import type { EvmChain } from './evm-chain.ts';
 
 export const NATIVE = zeroAddress;
@@ -148,7 +149,7 @@ export async function mined(chain: EvmChain, hash: Promise<Hex>) {
   return receipt;
 }
 
-type Deployed = Awaited<ReturnType<typeof deployBridge>>;
+export type Deployed = Awaited<ReturnType<typeof deployBridge>>;
 
 /** Signs (processor + approver quorum) and applies token settings with control nonce `nonce`. */
 export async function setToken(chain: EvmChain, f: Deployed, token: Address, s: ReturnType<typeof settings>, nonce: bigint) {
@@ -156,4 +157,41 @@ export async function setToken(chain: EvmChain, f: Deployed, token: Address, s: 
   const p = await signControl(f.v.processor, f.domain, 'TokenSettings', CONTROL.TokenSettings, msg);
   const a = await Promise.all(f.v.approvers.slice(0, f.v.approverQuorum).map((k) => signControl(k, f.domain, 'TokenSettings', CONTROL.TokenSettings, msg)));
   return mined(chain, f.bridge.write.setTokenSettings([nonce, token, s, p, a]));
+}
+
+/** Executes action `id` signed by the processor and the approver quorum of `f`. */
+export async function executeSigned(chain: EvmChain, f: Deployed, id: bigint, a: Action) {
+  const s = await authorize(f.v, f.domain, id, a);
+  return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
+}
+
+/**
+ * Registers the usual hooks of a bridge test suite: one in-process chain for the suite, a
+ * fresh bridge (and `klxCustody` KLX in it) before each test. Use inside `describe`.
+ */
+export function bridgeSuite(opts: { klxCustody?: bigint; rotationDelay?: bigint; createChain: () => Promise<EvmChain> }) {
+  const state: { chain?: EvmChain; f?: Deployed } = {};
+  const need = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('bridgeSuite: used outside a test');
+    return v;
+  };
+  before(async () => {
+    state.chain = await opts.createChain();
+  });
+  after(async () => state.chain?.close());
+  beforeEach(async () => {
+    const chain = need(state.chain);
+    const f = await deployBridge(chain, validators(), opts.rotationDelay ?? 3600n);
+    if (opts.klxCustody) await mined(chain, f.klx.write.transfer([f.bridge.address, opts.klxCustody], { account: f.treasury.account }));
+    state.f = f;
+  });
+  return {
+    get chain() {
+      return need(state.chain);
+    },
+    get f() {
+      return need(state.f);
+    },
+    run: (id: bigint, a: Action) => executeSigned(need(state.chain), need(state.f), id, a),
+  };
 }

@@ -1,29 +1,18 @@
 /** The remaining revert paths of KlxBridge, each with its named error. */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { encodeFunctionData, parseEther, toFunctionSelector } from 'viem';
 import { createEvmChain, expectCustomError, readAbi, type EvmChain } from './evm-chain.ts';
-import { authorize, CONTROL, deployBridge, key, Kind, mined, NATIVE, setArg, setToken, settings, signControl, validators, type Action } from './bridge-fixture.ts';
+import { authorize, bridgeSuite, CONTROL, key, Kind, mined, NATIVE, setArg, setToken, settings, signControl, validators, type Action, type Deployed } from './bridge-fixture.ts';
 
 describe('KlxBridge revert paths', () => {
-  let chain: EvmChain;
-  let f: Awaited<ReturnType<typeof deployBridge>>;
+  const suite = bridgeSuite({ createChain: createEvmChain, klxCustody: parseEther('10') });
   const HUB = 'klxd1qp5vy5w84dm0xnce2wg8cvef3458a6s7kwkvqumqvugj348agpklj2m0hvw';
   const alice = key('alice').address;
-
-  before(async () => {
-    chain = await createEvmChain();
-  });
-  after(async () => chain.close());
-  beforeEach(async () => {
-    f = await deployBridge(chain);
-    await mined(chain, f.klx.write.transfer([f.bridge.address, parseEther('10')], { account: f.treasury.account }));
-  });
-
-  async function run(id: bigint, a: Action) {
-    const s = await authorize(f.v, f.domain, id, a);
-    return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
-  }
+  let chain: EvmChain;
+  let f: Deployed;
+  beforeEach(() => ({ chain, f } = suite));
+  const run = suite.run;
 
   it('batches: empty, and mismatched signature lists', async () => {
     await expectCustomError(mined(chain, f.bridge.write.executeBatch([1n, [], [], []])), 'EmptyBatch');
@@ -85,20 +74,11 @@ describe('KlxBridge revert paths', () => {
 });
 
 describe('KlxBridge review fixes', () => {
+  const suite = bridgeSuite({ createChain: createEvmChain, klxCustody: parseEther('100') });
   let chain: EvmChain;
-  let f: Awaited<ReturnType<typeof deployBridge>>;
-  before(async () => {
-    chain = await createEvmChain();
-  });
-  after(async () => chain.close());
-  beforeEach(async () => {
-    f = await deployBridge(chain);
-    await mined(chain, f.klx.write.transfer([f.bridge.address, parseEther('100')], { account: f.treasury.account }));
-  });
-  const run = async (id: bigint, a: Action) => {
-    const s = await authorize(f.v, f.domain, id, a);
-    return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
-  };
+  let f: Deployed;
+  beforeEach(() => ({ chain, f } = suite));
+  const run = suite.run;
 
   it('refuses a release or mint to address(0) (coins would be burnt or claims stranded)', async () => {
     await expectCustomError(run(1n, { kind: Kind.Release, token: NATIVE, recipient: NATIVE, amount: 1n }), 'ZeroRecipient');
@@ -132,21 +112,12 @@ describe('KlxBridge review fixes', () => {
 });
 
 describe('KlxBridge security review fixes', () => {
-  let chain: EvmChain;
-  let f: Awaited<ReturnType<typeof deployBridge>>;
   const DELAY = 3600n;
-  before(async () => {
-    chain = await createEvmChain();
-  });
-  after(async () => chain.close());
-  beforeEach(async () => {
-    f = await deployBridge(chain, undefined, DELAY);
-    await mined(chain, f.klx.write.transfer([f.bridge.address, parseEther('100')], { account: f.treasury.account }));
-  });
-  const run = async (id: bigint, a: Action) => {
-    const s = await authorize(f.v, f.domain, id, a);
-    return mined(chain, f.bridge.write.execute([id, a, s.processorSig, s.approverSigs]));
-  };
+  const suite = bridgeSuite({ createChain: createEvmChain, klxCustody: parseEther('100'), rotationDelay: DELAY });
+  let chain: EvmChain;
+  let f: Deployed;
+  beforeEach(() => ({ chain, f } = suite));
+  const run = suite.run;
   const next = validators(5, 3, 5, 3, 'sr-next');
   const rotationSigs = async (nonce: bigint) => {
     const msg = { nonce, setHash: await f.bridge.read.hashValidatorSet([setArg(next)]) };
