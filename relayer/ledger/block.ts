@@ -10,6 +10,7 @@
 import { ByteReader, ByteWriter, sha256 } from './bytes.ts';
 import { verifyEd25519, type Ed25519Signer } from './keys.ts';
 import { decodeTx, type SignedTx } from './transaction.ts';
+import type { ChainHead } from './state.ts';
 
 export const BLOCK_TAG = new TextEncoder().encode('KLX/hub-block/v1');
 export const BLOCK_SIG_TAG = new TextEncoder().encode('KLX/hub-block-sig/v1');
@@ -55,6 +56,11 @@ export function sealBlock(h: BlockHeader, tx: SignedTx, producer: Ed25519Signer)
   const body = encodeBlockBody(h, tx);
   const hash = sha256(body);
   return { ...h, tx, body, hash, signature: producer.sign(sigMessage(hash)) };
+}
+
+/** The chain head a block leaves behind. */
+export function headOf(b: Block): ChainHead {
+  return { height: b.height, hash: b.hash, timestampMs: b.timestampMs, commitment: b.stateCommitment, rulesVersion: b.rulesVersion };
 }
 
 export function blockWireBytes(b: Block): Uint8Array {

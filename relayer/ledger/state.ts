@@ -49,6 +49,8 @@ export interface ChainHead {
   hash: Uint8Array;
   timestampMs: bigint;
   commitment: Uint8Array;
+  /** Rules version of the head block (0 before genesis); never decreases along a chain. */
+  rulesVersion: number;
 }
 
 export class LedgerState {
@@ -58,7 +60,7 @@ export class LedgerState {
   private readonly known = new Set<string>();
   producer: Uint8Array | undefined;
   addressPrefix: string | undefined;
-  head: ChainHead = { height: -1n, hash: ZERO_HASH, timestampMs: 0n, commitment: ZERO_HASH };
+  head: ChainHead = { height: -1n, hash: ZERO_HASH, timestampMs: 0n, commitment: ZERO_HASH, rulesVersion: 0 };
 
   balance(address: string, asset: string): bigint {
     return this.balances.get(key(address, asset)) ?? 0n;

@@ -6,7 +6,7 @@
  */
 import { bytesEqual, toHex } from './bytes.ts';
 import { BlockVerificationError, TxRejected } from './errors.ts';
-import { MAX_BLOCK_BYTES, blockWireSize, verifyBlockSignature, type Block } from './block.ts';
+import { MAX_BLOCK_BYTES, blockWireSize, headOf, verifyBlockSignature, type Block } from './block.ts';
 import { executeTx, SUPPORTED_RULES_VERSIONS } from './rules.ts';
 import { LedgerState, nextCommitment, type StateChange } from './state.ts';
 import { verifyTxStatically } from './transaction.ts';
@@ -33,8 +33,6 @@ function sameGenesis(block: Block, pinned: NonNullable<ChainIdentity['genesis']>
 }
 
 export class ChainVerifier {
-  private lastRulesVersion = 0;
-
   constructor(
     readonly identity: ChainIdentity,
     readonly state: LedgerState = new LedgerState(),
@@ -44,8 +42,7 @@ export class ChainVerifier {
   verifyAndApply(block: Block): StateChange[] {
     const changes = this.verify(block);
     this.state.apply(changes);
-    this.state.advance({ height: block.height, hash: block.hash, timestampMs: block.timestampMs, commitment: block.stateCommitment });
-    this.lastRulesVersion = block.rulesVersion;
+    this.state.advance(headOf(block));
     return changes;
   }
 
@@ -67,7 +64,7 @@ export class ChainVerifier {
     const maxDrift = this.identity.maxFutureDriftMs ?? DEFAULT_MAX_FUTURE_DRIFT_MS;
     if (block.timestampMs > BigInt(Date.now()) + BigInt(maxDrift)) fail('timestamp', `timestamp is more than ${maxDrift} ms in the future`);
     if (!SUPPORTED_RULES_VERSIONS.has(block.rulesVersion)) fail('rules-version', `unsupported rules version ${block.rulesVersion}`);
-    if (block.rulesVersion < this.lastRulesVersion) fail('rules-version', `rules version ${block.rulesVersion} after ${this.lastRulesVersion}`);
+    if (block.rulesVersion < state.head.rulesVersion) fail('rules-version', `rules version ${block.rulesVersion} after ${state.head.rulesVersion}`);
 
     let producer = state.producer;
     if (block.height === 0n) {

@@ -14,7 +14,7 @@
  * was in fact committed is answered with its existing inclusion (`duplicate: true`).
  */
 import type pg from 'pg';
-import { MAX_BLOCK_BYTES, blockWireSize, decodeBlock, sealBlock, type Block } from '../ledger/block.ts';
+import { MAX_BLOCK_BYTES, blockWireSize, decodeBlock, headOf, sealBlock, type Block } from '../ledger/block.ts';
 import { bytesEqual, toHex } from '../ledger/bytes.ts';
 import { ConfigError, KlxError, NotLeaderError, TxRejected } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
@@ -206,7 +206,7 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
       const g = buildGenesis(this.opts.context, this.opts.genesis, this.opts.producer);
       await store.appendBlocks([g.block], [g.changes], this.opts.instance);
       state.apply(g.changes);
-      state.advance({ height: 0n, hash: g.block.hash, timestampMs: g.block.timestampMs, commitment: g.block.stateCommitment });
+      state.advance(headOf(g.block));
     } else {
       await this.checkStoredChain(store, state);
     }
@@ -225,9 +225,7 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
     if (!genesisRow) return refuse('has no genesis block');
     const genesis = decodeBlock(new Uint8Array(genesisRow.body), new Uint8Array(genesisRow.signature));
     if (genesis.network !== network || genesis.channel !== channel) refuse(`belongs to ${genesis.network}/${genesis.channel}, configured ${network}/${channel}`);
-    const [headRow] = await store.readBlockRows(state.head.height, state.head.height);
-    const head = headRow ? decodeBlock(new Uint8Array(headRow.body), new Uint8Array(headRow.signature)) : genesis;
-    if (head.rulesVersion > RULES_VERSION) refuse(`was produced under rules version ${head.rulesVersion}, this build knows ${RULES_VERSION}`);
+    if (state.head.rulesVersion > RULES_VERSION) refuse(`was produced under rules version ${state.head.rulesVersion}, this build knows ${RULES_VERSION}`);
   }
 
   private failQueue(err: () => Error): void {
@@ -340,7 +338,7 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
       throw new TxRejected('TX_TOO_LARGE', `the block carrying this transaction would exceed ${MAX_BLOCK_BYTES} bytes`);
     }
     state.apply(changes);
-    state.advance({ height, hash: block.hash, timestampMs: block.timestampMs, commitment: block.stateCommitment });
+    state.advance(headOf(block));
     changesList.push(changes);
     return block;
   }

@@ -4,7 +4,7 @@
  * they change are written by ONE statement (a data-modifying CTE), so a batch of blocks
  * and its state are durable together or not at all (group commit).
  */
-import { decodeBlock, type Block } from '../ledger/block.ts';
+import { decodeBlock, headOf, type Block } from '../ledger/block.ts';
 import { toHex } from '../ledger/bytes.ts';
 import { LedgerState, type StateChange } from '../ledger/state.ts';
 import { schemaIdent, type Queryable } from './db.ts';
@@ -157,7 +157,7 @@ export class ChannelStore {
     const row = head.rows[0];
     if (row) {
       const b = decodeBlock(new Uint8Array(row.body), new Uint8Array(row.signature));
-      state.advance({ height: b.height, hash: b.hash, timestampMs: b.timestampMs, commitment: b.stateCommitment });
+      state.advance(headOf(b));
     }
     return state;
   }

@@ -1,5 +1,5 @@
 /** Builds a channel's blocks in memory exactly as a processor would, so tests can forge variations. */
-import { sealBlock, type Block, type BlockHeader } from '../../relayer/ledger/block.ts';
+import { headOf, sealBlock, type Block, type BlockHeader } from '../../relayer/ledger/block.ts';
 import type { Ed25519Signer } from '../../relayer/ledger/keys.ts';
 import { executeTx, RULES_VERSION } from '../../relayer/ledger/rules.ts';
 import { LedgerState, nextCommitment } from '../../relayer/ledger/state.ts';
@@ -48,7 +48,7 @@ export class ChainBuilder {
 
   private accept(block: Block, changes: ReturnType<typeof executeTx>): void {
     this.state.apply(changes);
-    this.state.advance({ height: block.height, hash: block.hash, timestampMs: block.timestampMs, commitment: block.stateCommitment });
+    this.state.advance(headOf(block));
     this.blocks.push(block);
   }
 }
