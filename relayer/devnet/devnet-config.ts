@@ -18,6 +18,25 @@ export const devnetProducer = (channel: string) => Ed25519Signer.devnet(`produce
 export const devnetUser = (name: string) => Ed25519Signer.devnet(name);
 export const devnetAddress = (name: string) => addressFromPublicKey(DEVNET_PREFIX, devnetUser(name).publicKey);
 
+/** A channel with the two devnet assets (KLX, 9 decimals; ETH, 18) and funded addresses. */
+export function klxEthChannel(name: string, producerPublicKey: Uint8Array, timestampMs: string, funded: { address: string; klx: string; eth: string }[]) {
+  return {
+    name,
+    producerPublicKey: toHex(producerPublicKey),
+    genesis: {
+      timestampMs,
+      assets: [
+        { id: 'KLX', decimals: 9 },
+        { id: 'ETH', decimals: 18 },
+      ],
+      allocations: funded.flatMap((f) => [
+        { address: f.address, asset: 'KLX', amount: f.klx },
+        { address: f.address, asset: 'ETH', amount: f.eth },
+      ]),
+    },
+  };
+}
+
 export function devnetConfig(databaseUrl: string, port: number, redisUrl?: string, evmChains: { name: string; rpcUrl: string; deploymentFile: string }[] = []): RawConfig {
   return {
     network: DEVNET_NETWORK,
@@ -28,21 +47,14 @@ export function devnetConfig(databaseUrl: string, port: number, redisUrl?: strin
     instance: 'devnet',
     api: { host: '127.0.0.1', port },
     evmChains,
-    channels: DEVNET_CHANNELS.map((name) => ({
-      name,
-      producerPublicKey: toHex(devnetProducer(name).publicKey),
-      genesis: {
-        timestampMs: '1767225600000',
-        assets: [
-          { id: 'KLX', decimals: 9 },
-          { id: 'ETH', decimals: 18 },
-        ],
-        allocations: DEVNET_USERS.flatMap((u) => [
-          { address: devnetAddress(u), asset: 'KLX', amount: '1000000000000000' },
-          { address: devnetAddress(u), asset: 'ETH', amount: '100000000000000000000' },
-        ]),
-      },
-    })),
+    channels: DEVNET_CHANNELS.map((name) =>
+      klxEthChannel(
+        name,
+        devnetProducer(name).publicKey,
+        '1767225600000',
+        DEVNET_USERS.map((u) => ({ address: devnetAddress(u), klx: '1000000000000000', eth: '100000000000000000000' })),
+      ),
+    ),
   };
 }
 

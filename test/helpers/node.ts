@@ -4,6 +4,7 @@ import { parseConfig, type RawConfig } from '../../relayer/config/config.ts';
 import { decodeBlock } from '../../relayer/ledger/block.ts';
 import { toHex } from '../../relayer/ledger/bytes.ts';
 import { ChannelNode } from '../../relayer/node/channel-node.ts';
+import { klxEthChannel } from '../../relayer/devnet/devnet-config.ts';
 import { ChannelClient } from '../../relayer/node/client.ts';
 import { createLogger } from '../../relayer/observability/observability.ts';
 import { NETWORK, PREFIX, producerKey, type TestUser } from './channel.ts';
@@ -17,21 +18,9 @@ export function testConfig(databaseUrl: string, funded: TestUser[], channels = [
     schema: 'hub',
     api: { host: '127.0.0.1', port: 0 },
     log: { level: 'silent' },
-    channels: channels.map((name) => ({
-      name,
-      producerPublicKey: toHex(producerKey(name).publicKey),
-      genesis: {
-        timestampMs: '1700000000000',
-        assets: [
-          { id: 'KLX', decimals: 9 },
-          { id: 'ETH', decimals: 18 },
-        ],
-        allocations: funded.flatMap((u) => [
-          { address: u.address, asset: 'KLX', amount: '1000000000' },
-          { address: u.address, asset: 'ETH', amount: '1000000000' },
-        ]),
-      },
-    })),
+    channels: channels.map((name) =>
+      klxEthChannel(name, producerKey(name).publicKey, '1700000000000', funded.map((u) => ({ address: u.address, klx: '1000000000', eth: '1000000000' }))),
+    ),
     ...extra,
   };
 }
