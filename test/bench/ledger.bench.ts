@@ -105,6 +105,7 @@ async function pacedLatencies(submit: (tx: SignedTx) => Promise<void>, laneOffse
 
 async function main(): Promise<void> {
   const db = await createTestDatabase('bench');
+  let cluster: ProcessorCluster | undefined;
   try {
     const settings = await db.pool.query<{ name: string; setting: string }>(
       "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version')",
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
 
     // 3 and 4 go through the HTTP API of a channel node running in its own process
     // (as in production), so the load generator does not share its core.
-    const cluster = new ProcessorCluster(db, [sender]);
+    cluster = new ProcessorCluster(db, [sender]);
     const nodeProc = await cluster.add('bench-node');
     await cluster.leader();
     const api = new RawPoster(`${nodeProc.url}/v1/channels/bridge/transactions`);
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
     }
     console.log(`targets: >= 2000 durable blocks/s per channel; p99 <= 50 ms at 1000 tx/s`);
   } finally {
+    await cluster?.stop(); // the channel node process is ours: never leave it running
     await db.drop();
   }
 }
