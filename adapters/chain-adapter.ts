@@ -1,8 +1,11 @@
 /**
  * The one interface every chain family implements (docs/adr/0010-chain-adapter.md).
  * Adapters describe chain facts and transactions; the relayer decides, signs and sends.
- * This file fixes the shape; issue #4 freezes it with the EVM adapter and the shared
- * conformance suite every adapter must pass.
+ * Every adapter passes the shared conformance suite (test/adapters/conformance.ts).
+ *
+ * Units: amounts are bigint base units of the chain (`toChainAmount` / `toHubAmount`
+ * convert); block heights are bigint; hashes and addresses are the chain's own text form.
+ * Errors: typed `KlxError`s; `retriable` says whether trying again later can help.
  */
 import { KlxError } from '../relayer/ledger/errors.ts';
 
@@ -14,94 +17,169 @@ export interface BlockRef {
   hash: string;
 }
 
-/** A deposit as every honest listener reports it: identical canonical fields. */
-export interface DepositObservation {
+/** How an asset exists on the chain (configured per chain; the hub asset it maps to is the core's business). */
+export interface ChainAssetSpec {
+  /** The chain's id for the asset (EVM: token address, or "native"). */
+  chainAsset: string;
+  /** Decimals of the asset on the chain. */
+  decimals: number;
+  /** Decimals of the hub asset it maps to. */
+  hubDecimals: number;
+  /** 'lock': custody holds it and releases it; 'mint': a bridged token minted on withdrawal, burnt on deposit. */
+  mode: 'lock' | 'mint';
+}
+
+interface ObservationBase {
   chain: string;
+  /** The custody the event concerns (EVM: the bridge contract). */
   custody: string;
   txHash: string;
-  /** Log, instruction or output index inside the transaction. */
+  /** Log, instruction or output index inside the block/transaction (the adapter's canonical position). */
   index: number;
   block: BlockRef;
-  /** Contract-numbered id (EVM, Tezos) or null where the hub numbers deposits. */
+  /**
+   * Position in the chain's event sequence: the contract's event id (EVM, Tezos), or the
+   * hub-numbered position for families without one (null: the hub numbers it in
+   * (height, tx index, index) order).
+   */
   eventId: bigint | null;
+}
+
+/** A deposit as every honest listener reports it: identical canonical fields. */
+export interface DepositObservation extends ObservationBase {
+  kind: 'deposit';
+  /** The chain asset id (token address / "native"), even if the hub does not know it (stray custody). */
   asset: string;
   /** What custody actually received, in the chain's base units. */
   amount: bigint;
+  /** Exactly as the depositor wrote it: the hub decides whether it is a valid address. */
   hubRecipient: string;
   refundTo: string;
 }
 
 /** The execution of action n as seen on the chain. */
-export interface ExecutionObservation {
+export interface ExecutionObservation extends ObservationBase {
+  kind: 'execution';
   actionId: bigint;
-  txHash: string;
-  block: BlockRef;
-  /** Hash of the payload that executed at id n (it may be a no-op that replaced it). */
+  /** Hash of the payload that executed at id n (it may be a no-op that replaced the action). */
   payloadHash: string;
+  /** False when the payout failed on the chain and the amount became claimable there. */
   paid: boolean;
 }
 
-/** A withdrawal (or no-op) the hub decided, in hub terms. */
+export type ChainEvent = DepositObservation | ExecutionObservation;
+
+/** A withdrawal (or no-op) the hub decided, in chain terms. */
 export interface HubAction {
   actionId: bigint;
-  kind: 'noop' | 'release' | 'mint' | 'burn';
+  kind: 'noop' | 'release' | 'mint';
+  /** Chain asset id (ignored for a no-op). */
   asset: string;
+  /** Chain address, already validated (ignored for a no-op). */
   recipient: string;
-  /** Chain base units (already converted by toChainAmount). */
+  /** Chain base units (ignored for a no-op). */
   amount: bigint;
 }
 
-/** Chain-specific and opaque to the core (typed data, a SignDoc, a PSBT, ...). */
+/** Chain-specific and opaque to the core (typed data, a SignDoc, a PSBT, ...). JSON-safe. */
 export interface UnsignedAction {
+  chain: string;
   actionId: bigint;
-  family: ChainFamily;
+  /** What signers commit to: equal for every honest party that built the same action. */
+  payloadHash: string;
   payload: unknown;
 }
 
+export type SignerRole = 'processor' | 'approver';
+
 export interface SigningRequest {
-  /** Which key must sign: 'processor', 'approver' or a specific signer id. */
-  role: 'processor' | 'approver';
-  /** The exact bytes (or digest) that key signs. */
+  role: SignerRole;
+  /** The exact bytes (or digest) the key signs this round. */
   bytes: Uint8Array;
+  /** Round number (0 for single-round families). */
+  round: number;
 }
 
 export interface SignatureShare {
+  /** The signer's chain address (EVM: its secp256k1 address). */
   signer: string;
-  role: 'processor' | 'approver';
+  role: SignerRole;
+  round: number;
   signature: Uint8Array;
 }
 
+/** Actions ready to land, opaque to the core. */
 export interface SignedAction {
+  chain: string;
   actionId: bigint;
-  family: ChainFamily;
+  payloadHash: string;
   payload: unknown;
 }
+
+/** A key that signs for this chain, held by the relayer (never logged). */
+export interface ChainSigner {
+  readonly address: string;
+  sign(request: SigningRequest): Uint8Array;
+}
+
+/** The fee payer's view the submitter keeps in SQL. */
+export interface SubmissionRecord {
+  txHash: string;
+  /** The payer's account nonce/sequence the transaction used (null where not applicable). */
+  nonce: bigint | null;
+  /** Signed raw transaction, kept so that the SAME bytes can be re-broadcast to the same RPC. */
+  raw: string;
+}
+
+export type SubmissionState = 'pending' | 'included' | 'reverted' | 'unknown';
 
 export interface ChainAdapter {
   readonly family: ChainFamily;
   /** The configured chain name (e.g. "ethereum", "polygon"). */
   readonly chain: string;
+  /** The custody address events are watched on. */
+  readonly custody: string;
 
-  /** Parses and checks an address of this chain; throws a typed error naming the problem. */
+  // ---- addresses and amounts (pure)
+  /** Parses and checks an address of this chain; returns its canonical form or throws BadChainAddress. */
   validateAddress(text: string): string;
-  /** Hub base units → chain base units; refuses amounts the chain cannot represent. */
-  toChainAmount(asset: string, hubAmount: bigint): bigint;
-  toHubAmount(asset: string, chainAmount: bigint): bigint;
+  /** Hub base units → chain base units; throws UnrepresentableAmount when the chain cannot carry it. */
+  toChainAmount(asset: ChainAssetSpec, hubAmount: bigint): bigint;
+  /** Chain base units → hub base units; throws UnrepresentableAmount when the hub cannot carry it exactly. */
+  toHubAmount(asset: ChainAssetSpec, chainAmount: bigint): bigint;
 
-  /** Latest block and the last block at the configured confirmation depth. */
+  // ---- observing
+  /** Latest block and the newest block at the configured confirmation depth. */
   head(): Promise<{ latest: BlockRef; final: BlockRef }>;
-  /** Deposits in final blocks after `from`; the caller stores `next` with the work it records. */
-  scanDeposits(from: BlockRef | null): Promise<{ deposits: DepositObservation[]; next: BlockRef | null }>;
-  /** The first of `attested` whose block changed (a reorg): the caller halts the chain. */
+  /** Bridge events in blocks (after, upTo], in the chain's canonical order. `upTo` must be final. */
+  scan(after: BlockRef | null, upTo: BlockRef): Promise<ChainEvent[]>;
+  /** Bridge events of one transaction (operator re-examination), with its block; [] if unknown. */
+  eventsOfTx(txHash: string): Promise<ChainEvent[]>;
+  /** The first of `attested` whose block changed or vanished (a reorg), or null. */
   checkReorg(attested: readonly BlockRef[]): Promise<BlockRef | null>;
+  /** Custody balances at a block, by chain asset id. */
   custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>>;
 
-  buildAction(action: HubAction): Promise<UnsignedAction>;
+  // ---- withdrawals
+  buildAction(action: HubAction): UnsignedAction;
   /** What still has to be signed, given the shares collected so far (empty: complete). */
   signingRequests(unsigned: UnsignedAction, collected: readonly SignatureShare[]): SigningRequest[];
+  /** Whether a share is a valid signature by a member of the custody's current signer set. */
+  verifyShare(unsigned: UnsignedAction, share: SignatureShare): boolean;
+  /** Loads a signing key for this chain (hex secret); the secret never appears in errors. */
+  signer(secret: string): ChainSigner;
   assemble(unsigned: UnsignedAction, shares: readonly SignatureShare[]): SignedAction;
-  /** Sends once; returns a reference to store before anything else (never resent elsewhere blindly). */
-  submit(signed: SignedAction): Promise<{ txHash: string }>;
+  /**
+   * Builds and signs (with the fee payer's key) one transaction landing consecutive
+   * signed actions, at the payer nonce given. Sends nothing: the caller stores the
+   * record first, then calls `broadcast`.
+   */
+  prepareSubmission(actions: readonly SignedAction[], payerSecret: string, payerNonce: bigint | null): Promise<SubmissionRecord>;
+  /** Sends exactly these bytes through this adapter's own RPC (never another one). */
+  broadcast(record: SubmissionRecord): Promise<void>;
+  submissionState(record: SubmissionRecord): Promise<SubmissionState>;
+  /** The payer's next nonce/sequence as the chain sees it, counting pending transactions. */
+  payerNonce(payerAddress: string): Promise<bigint | null>;
   /** The id the chain will execute next (contract counter, account sequence, ...). */
   nextExecutableId(): Promise<bigint>;
   findExecution(actionId: bigint): Promise<ExecutionObservation | null>;
@@ -110,6 +188,25 @@ export interface ChainAdapter {
 export class UnknownChainError extends KlxError {
   constructor(chain: string, known: readonly string[]) {
     super('UNKNOWN_CHAIN', `no adapter is configured for chain "${chain}" (configured: ${known.join(', ') || 'none'})`, false, { chain });
+  }
+}
+
+export class BadChainAddress extends KlxError {
+  constructor(chain: string, reason: string) {
+    super('BAD_CHAIN_ADDRESS', `not a valid ${chain} address: ${reason}`, false, { chain });
+  }
+}
+
+export class UnrepresentableAmount extends KlxError {
+  constructor(chain: string, reason: string) {
+    super('UNREPRESENTABLE_AMOUNT', `${chain} cannot represent this amount: ${reason}`, false, { chain });
+  }
+}
+
+/** A chain RPC failure; `retriable` when trying again (on the same RPC) can help. */
+export class ChainRpcError extends KlxError {
+  constructor(chain: string, message: string, retriable: boolean) {
+    super(retriable ? 'CHAIN_RPC_UNAVAILABLE' : 'CHAIN_RPC_REFUSED', `${chain}: ${message}`, retriable, { chain });
   }
 }
 
