@@ -174,4 +174,18 @@ async function compareStoredState(db: Queryable, opts: AuditOptions, verifier: C
       throw new AuditMismatchError(r.updated_height, 'asset', `stored asset ${r.asset} differs from replay`);
     }
   }
+  // Bridge records (chains, votes, actions, claimable, stray, custody) must match byte for byte.
+  const entries = await db.query<{ key: string; value: Buffer; updated_height: bigint }>(
+    `SELECT key, value, updated_height FROM ${s}.entries WHERE channel = $1`,
+    [opts.channel],
+  );
+  for (const r of entries.rows) {
+    const derived = state.entries.get(r.key);
+    if (!derived || !bytesEqual(derived, r.value)) {
+      throw new AuditMismatchError(r.updated_height, 'bridge-record', `stored bridge record ${r.key} differs from replay`);
+    }
+  }
+  if (entries.rows.length !== state.entries.size) {
+    throw new AuditMismatchError(head, 'bridge-record', `storage holds ${entries.rows.length} bridge records, replay derives ${state.entries.size}`);
+  }
 }

@@ -10,6 +10,7 @@ import { ADDRESS_VERSION_MODULE, addressFromPublicKey, decodeAddress } from './a
 import type { LedgerState, StateChange } from './state.ts';
 import type { SignedTx } from './transaction.ts';
 import type { GenesisBody, TransferBody } from './tx-bodies.ts';
+import { executeBridgeTx } from './bridge-rules.ts';
 
 export const RULES_VERSION = 1;
 export const SUPPORTED_RULES_VERSIONS: ReadonlySet<number> = new Set([1]);
@@ -23,6 +24,13 @@ export function executeTx(state: LedgerState, tx: SignedTx, rulesVersion = RULES
   switch (tx.type) {
     case 'transfer':
       return executeTransfer(state, tx as SignedTx<'transfer'>);
+    case 'chain-register':
+    case 'attest':
+    case 'withdraw':
+    case 'approve':
+    case 'cosign':
+    case 'claim-deposit':
+      return executeBridgeTx(state, tx as SignedTx<typeof tx.type>);
   }
   throw new TxRejected('UNKNOWN_TX_TYPE', `unknown transaction type "${String(tx.type)}"`);
 }

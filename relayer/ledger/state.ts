@@ -14,7 +14,9 @@ export type StateChange =
   | { kind: 'params'; producer: Uint8Array; addressPrefix: string }
   | { kind: 'asset'; asset: string; decimals: number }
   | { kind: 'balance'; address: string; asset: string; amount: bigint }
-  | { kind: 'nonce'; address: string; lane: number; next: bigint };
+  | { kind: 'nonce'; address: string; lane: number; next: bigint }
+  /** A bridge state record (canonical JSON bytes, relayer/ledger/bridge-state.ts); null deletes it. */
+  | { kind: 'entry'; key: string; value: Uint8Array | null };
 
 const STATE_TAG = new TextEncoder().encode('KLX/state/v1');
 export const ZERO_HASH = new Uint8Array(32);
@@ -32,6 +34,11 @@ export function encodeChange(c: StateChange, w: ByteWriter): void {
       return;
     case 'nonce':
       w.u8(4).str(c.address).u32(c.lane).u64(c.next);
+      return;
+    case 'entry':
+      w.u8(5).str(c.key);
+      if (c.value === null) w.u8(0);
+      else w.u8(1).bytes(c.value);
       return;
   }
 }
@@ -57,6 +64,8 @@ export class LedgerState {
   readonly balances = new Map<string, bigint>();
   readonly nonces = new Map<string, bigint>();
   readonly assets = new Map<string, AssetSpec>();
+  /** Bridge state records by key (relayer/ledger/bridge-state.ts gives them types). */
+  readonly entries = new Map<string, Uint8Array>();
   private readonly known = new Set<string>();
   producer: Uint8Array | undefined;
   addressPrefix: string | undefined;
@@ -89,6 +98,10 @@ export class LedgerState {
         case 'nonce':
           this.nonces.set(key(c.address, c.lane), c.next);
           this.known.add(c.address);
+          break;
+        case 'entry':
+          if (c.value === null) this.entries.delete(c.key);
+          else this.entries.set(c.key, c.value);
           break;
       }
     }

@@ -9,7 +9,10 @@ import { TxRejected } from './errors.ts';
 import { decodeAddress } from './address.ts';
 import { parseAmount } from './amount.ts';
 
-export const ASSET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
+import { ASSET_ID_PATTERN } from './asset-id.ts';
+import { BRIDGE_BODY_CODECS, type BridgeTxBodies } from './bridge-bodies.ts';
+
+export { ASSET_ID_PATTERN };
 export const MAX_MEMO_BYTES = 256;
 export const MAX_DECIMALS = 36;
 
@@ -36,7 +39,7 @@ export interface TransferBody {
   memo: string;
 }
 
-export interface TxBodies {
+export interface TxBodies extends BridgeTxBodies {
   genesis: GenesisBody;
   transfer: TransferBody;
 }
@@ -155,4 +158,5 @@ const genesisCodec: BodyCodec<GenesisBody> = {
 export const TX_BODY_CODECS: { [T in TxType]: BodyCodec<TxBodies[T]> } = {
   genesis: genesisCodec,
   transfer: transferCodec,
+  ...BRIDGE_BODY_CODECS,
 };

@@ -33,6 +33,7 @@ function collapse(blocks: readonly Block[], changes: readonly (readonly StateCha
   const balances = new Map<string, { address: string; asset: string; amount: bigint; height: bigint }>();
   const nonces = new Map<string, { address: string; lane: number; next: bigint; height: bigint }>();
   const assets = new Map<string, { asset: string; decimals: number; height: bigint }>();
+  const entries = new Map<string, { key: string; value: Uint8Array | null; height: bigint }>();
   let params: { producer: Uint8Array; addressPrefix: string; height: bigint } | undefined;
   changes.forEach((list, i) => {
     const height = blocks[i]?.height ?? 0n;
@@ -40,10 +41,19 @@ function collapse(blocks: readonly Block[], changes: readonly (readonly StateCha
       if (c.kind === 'balance') balances.set(`${c.address}\u0000${c.asset}`, { ...c, height });
       else if (c.kind === 'nonce') nonces.set(`${c.address}\u0000${c.lane}`, { ...c, height });
       else if (c.kind === 'asset') assets.set(c.asset, { ...c, height });
+      else if (c.kind === 'entry') entries.set(c.key, { key: c.key, value: c.value, height });
       else params = { ...c, height };
     }
   });
-  return { balances: [...balances.values()], nonces: [...nonces.values()], assets: [...assets.values()], params };
+  const all = [...entries.values()];
+  return {
+    balances: [...balances.values()],
+    nonces: [...nonces.values()],
+    assets: [...assets.values()],
+    params,
+    upserts: all.filter((e): e is { key: string; value: Uint8Array; height: bigint } => e.value !== null),
+    deletes: all.filter((e) => e.value === null).map((e) => e.key),
+  };
 }
 
 export class ChannelStore {
@@ -92,9 +102,18 @@ export class ChannelStore {
          SELECT $1, $23::bytea, $24::text, $25::bigint WHERE $23::bytea IS NOT NULL
          ON CONFLICT (channel) DO UPDATE SET producer = EXCLUDED.producer, address_prefix = EXCLUDED.address_prefix, updated_height = EXCLUDED.updated_height
          RETURNING 1
+       ), ent AS (
+         INSERT INTO ${this.s}.entries (channel, key, value, updated_height)
+         SELECT $1, k, v, h FROM unnest($27::text[], $28::bytea[], $29::bigint[]) AS t(k, v, h)
+         ON CONFLICT (channel, key) DO UPDATE SET value = EXCLUDED.value, updated_height = EXCLUDED.updated_height
+         RETURNING 1
+       ), del AS (
+         DELETE FROM ${this.s}.entries WHERE channel = $1 AND key = ANY($30::text[])
+         RETURNING 1
        )
        SELECT (SELECT count(*) FROM b) + (SELECT count(*) FROM bal) + (SELECT count(*) FROM non)
-            + (SELECT count(*) FROM ast) + (SELECT count(*) FROM par) AS n,
+            + (SELECT count(*) FROM ast) + (SELECT count(*) FROM par)
+            + (SELECT count(*) FROM ent) + (SELECT count(*) FROM del) AS n,
               pg_notify('${BLOCKS_NOTIFY_CHANNEL}', $26::text)`,
       values: [
         this.channel,
@@ -123,6 +142,10 @@ export class ChannelStore {
         p?.addressPrefix ?? null,
         p?.height.toString() ?? null,
         `${this.schema}:${this.channel}:${last?.height ?? 0n}`,
+        c.upserts.map((e) => e.key),
+        c.upserts.map((e) => buf(e.value)),
+        c.upserts.map((e) => e.height.toString()),
+        c.deletes,
       ],
     });
   }
@@ -149,6 +172,8 @@ export class ChannelStore {
       ch,
     );
     for (const r of nonces.rows) changes.push({ kind: 'nonce', address: r.address, lane: r.lane, next: BigInt(r.next_nonce) });
+    const entries = await this.db.query<{ key: string; value: Buffer }>(`SELECT key, value FROM ${this.s}.entries WHERE channel = $1`, ch);
+    for (const r of entries.rows) changes.push({ kind: 'entry', key: r.key, value: new Uint8Array(r.value) });
     state.apply(changes);
     const head = await this.db.query<StoredBlockRow>(
       `SELECT height, hash, parent_hash, body, signature, tx_id, tx_type, tx_sender, timestamp_ms FROM ${this.s}.blocks WHERE channel = $1 ORDER BY height DESC LIMIT 1`,

@@ -1,0 +1,350 @@
+/**
+ * The bridge's ledger rules (DESIGN.md sections 3 and 5): chain registration, listener
+ * attestations (a deposit or an execution applies once L identical attestations from
+ * distinct listeners exist, strictly in event-id order per chain), withdrawals that
+ * create action n, approvals, the processor's co-signature, and claims of deposits
+ * whose hub recipient was unusable. Pure like the rest of the rules: state in, changes
+ * out, or TxRejected and nothing changes.
+ */
+import { MAX_U128, sha256, toHex } from './bytes.ts';
+import { canonicalBytes } from './canonical-json.ts';
+import { TxRejected } from './errors.ts';
+import { ADDRESS_VERSION_KEY, addressFromPublicKey, decodeAddress } from './address.ts';
+import { CHAIN_FAMILY_RULES, claimMessage } from './chain-families.ts';
+import type { LedgerState, StateChange } from './state.ts';
+import type { SignedTx } from './transaction.ts';
+import type { Attestation, DepositAttestation, ExecutionAttestation } from './bridge-bodies.ts';
+import {
+  keys,
+  StateOverlay,
+  type ActionRecord,
+  type ChainCursor,
+  type ChainRecord,
+  type ClaimableRecord,
+  type CustodyRecord,
+  type EventRecord,
+  type VoteRecord,
+} from './bridge-state.ts';
+
+/** Votes further ahead of the next event id than this are refused (bounded state per listener). */
+export const MAX_EVENT_LOOKAHEAD = 10_000n;
+
+type Bridge = 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit';
+
+export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): StateChange[] {
+  const o = new StateOverlay(state);
+  const nonce = useNonce(state, tx);
+  switch (tx.type) {
+    case 'chain-register':
+      registerChain(o, tx as SignedTx<'chain-register'>);
+      break;
+    case 'attest':
+      attest(o, tx as SignedTx<'attest'>);
+      break;
+    case 'withdraw':
+      withdraw(o, tx as SignedTx<'withdraw'>);
+      break;
+    case 'approve':
+      approve(o, tx as SignedTx<'approve'>);
+      break;
+    case 'cosign':
+      cosign(o, tx as SignedTx<'cosign'>);
+      break;
+    case 'claim-deposit':
+      claimDeposit(o, tx as SignedTx<'claim-deposit'>);
+      break;
+  }
+  return [...o.changes(), nonce];
+}
+
+function useNonce(state: LedgerState, tx: SignedTx): StateChange {
+  const expected = state.nextNonce(tx.sender, tx.lane);
+  if (tx.nonce !== expected) {
+    throw new TxRejected('NONCE_MISMATCH', `nonce ${tx.nonce} on lane ${tx.lane}; the next nonce is ${expected}`, { expected: expected.toString(), lane: tx.lane });
+  }
+  return { kind: 'nonce', address: tx.sender, lane: tx.lane, next: expected + 1n };
+}
+
+function producerAddress(s: LedgerState): string {
+  if (!s.producer || !s.addressPrefix) throw new TxRejected('NOT_AUTHORIZED', 'the channel has no producer yet');
+  return addressFromPublicKey(s.addressPrefix, s.producer);
+}
+
+function chainOf(o: StateOverlay, chain: string): { rec: ChainRecord; cursor: ChainCursor } {
+  const rec = o.get<ChainRecord>(keys.chain(chain));
+  const cursor = o.get<ChainCursor>(keys.cursor(chain));
+  if (!rec || !cursor) throw new TxRejected('UNKNOWN_CHAIN', `chain "${chain}" is not registered on this channel`);
+  return { rec, cursor };
+}
+
+function registerChain(o: StateOverlay, tx: SignedTx<'chain-register'>): void {
+  const b = tx.body;
+  if (tx.sender !== producerAddress(o.base)) throw new TxRejected('NOT_AUTHORIZED', 'only the channel producer registers chains');
+  if (o.get(keys.chain(b.chain))) throw new TxRejected('CHAIN_EXISTS', `chain "${b.chain}" is already registered`);
+  const family = CHAIN_FAMILY_RULES[b.family];
+  const custody = family.canonicalAddress(b.custody);
+  if (custody !== b.custody) throw new TxRejected('BAD_CHAIN_ADDRESS', 'custody must be given in its canonical form');
+  for (const a of [...b.listeners, ...b.approvers]) {
+    if (decodeAddress(a, o.base.addressPrefix ?? '').version !== ADDRESS_VERSION_KEY) throw new TxRejected('BAD_ADDRESS', `${a} is not a key address`);
+  }
+  for (const a of b.assets) {
+    if (!o.base.assets.has(a.hubAsset)) throw new TxRejected('UNKNOWN_ASSET', `hub asset "${a.hubAsset}" is not known on this channel`);
+    o.set(keys.custody(b.chain, a.hubAsset), { held: '0', pendingOut: '0' } satisfies CustodyRecord);
+  }
+  o.set(keys.chain(b.chain), b);
+  o.set(keys.cursor(b.chain), { nextEventId: '1', nextActionId: '1', halted: null } satisfies ChainCursor);
+}
+
+// ------------------------------------------------------------------ attestations
+
+export function attestationDigest(a: Attestation): string {
+  return toHex(sha256(canonicalBytes(a)));
+}
+
+function attest(o: StateOverlay, tx: SignedTx<'attest'>): void {
+  const chain = tx.body.chain;
+  const { rec, cursor } = chainOf(o, chain);
+  if (!rec.listeners.includes(tx.sender)) throw new TxRejected('NOT_AUTHORIZED', `${tx.sender} is not a listener of ${chain}`);
+  if (cursor.halted) throw new TxRejected('CHAIN_HALTED', `chain ${chain} is halted: ${cursor.halted}`);
+  const next = BigInt(cursor.nextEventId);
+  for (const item of tx.body.items) {
+    if (item.custody !== rec.custody) throw new TxRejected('WRONG_CUSTODY', `event ${item.eventId} is not about ${chain}'s custody ${rec.custody}`);
+    const id = BigInt(item.eventId);
+    if (id < next) continue; // already applied: a late or repeated vote changes nothing
+    if (id >= next + MAX_EVENT_LOOKAHEAD) throw new TxRejected('EVENT_TOO_FAR_AHEAD', `event ${id} is too far ahead of ${next}`);
+    const digest = attestationDigest(item);
+    const votes = o.get<VoteRecord>(keys.votes(chain, id)) ?? { byListener: {}, items: {} };
+    const mine = votes.byListener[tx.sender];
+    if (mine === digest) continue;
+    if (mine !== undefined) throw new TxRejected('CONFLICTING_ATTESTATION', `${tx.sender} already attested a different event ${id}`);
+    votes.byListener[tx.sender] = digest;
+    votes.items[digest] = item;
+    o.set(keys.votes(chain, id), votes);
+  }
+  applyAgreedEvents(o, chain);
+}
+
+/** Applies the next events that have L identical votes, strictly in event-id order. */
+function applyAgreedEvents(o: StateOverlay, chain: string): void {
+  const { rec } = chainOf(o, chain);
+  for (;;) {
+    const cursor = chainOf(o, chain).cursor;
+    if (cursor.halted) return;
+    const id = BigInt(cursor.nextEventId);
+    const votes = o.get<VoteRecord>(keys.votes(chain, id));
+    if (!votes) return;
+    const counts = new Map<string, number>();
+    for (const d of Object.values(votes.byListener)) counts.set(d, (counts.get(d) ?? 0) + 1);
+    const agreed = [...counts].find(([, n]) => n >= rec.listenerQuorum)?.[0];
+    const item = agreed ? votes.items[agreed] : undefined;
+    if (!item) return;
+    o.delete(keys.votes(chain, id));
+    const advanced: ChainCursor = { ...cursor, nextEventId: (id + 1n).toString() };
+    o.set(keys.cursor(chain), advanced);
+    const event = item.kind === 'deposit' ? applyDeposit(o, rec, item) : applyExecution(o, rec, item);
+    o.set(keys.event(chain, id), event);
+  }
+}
+
+const pow10 = (n: number) => 10n ** BigInt(n);
+
+function halt(o: StateOverlay, chain: string, reason: string): void {
+  const { cursor } = chainOf(o, chain);
+  o.set(keys.cursor(chain), { ...cursor, halted: reason } satisfies ChainCursor);
+}
+
+function custodyOf(o: StateOverlay, chain: string, hubAsset: string): { held: bigint; pendingOut: bigint } {
+  const c = o.get<CustodyRecord>(keys.custody(chain, hubAsset)) ?? { held: '0', pendingOut: '0' };
+  return { held: BigInt(c.held), pendingOut: BigInt(c.pendingOut) };
+}
+function setCustody(o: StateOverlay, chain: string, hubAsset: string, c: { held: bigint; pendingOut: bigint }): void {
+  o.set(keys.custody(chain, hubAsset), { held: c.held.toString(), pendingOut: c.pendingOut.toString() } satisfies CustodyRecord);
+}
+
+function applyDeposit(o: StateOverlay, rec: ChainRecord, d: DepositAttestation): EventRecord {
+  const base = { eventId: d.eventId, kind: 'deposit' as const, txHash: d.txHash, index: d.index };
+  const mapping = rec.assets.find((a) => a.chainAsset === d.asset);
+  if (!mapping) {
+    // Tokens the hub does not know: stray custody, returnable by quorum, never lost.
+    o.set(keys.stray(rec.chain, d.eventId), { eventId: d.eventId, chainAsset: d.asset, amount: d.amount, refundTo: d.refundTo, txHash: d.txHash });
+    return { ...base, outcome: 'stray', detail: d.asset };
+  }
+  const hubDecimals = o.base.assets.get(mapping.hubAsset)?.decimals ?? 0;
+  const chainAmount = BigInt(d.amount);
+  let hubAmount: bigint | null;
+  if (mapping.chainDecimals >= hubDecimals) {
+    const unit = pow10(mapping.chainDecimals - hubDecimals);
+    hubAmount = chainAmount % unit === 0n ? chainAmount / unit : null;
+  } else {
+    hubAmount = chainAmount * pow10(hubDecimals - mapping.chainDecimals);
+  }
+  const custody = custodyOf(o, rec.chain, mapping.hubAsset);
+  if (mapping.mode === 'mint') {
+    // A bridged token was burnt on the chain: the hub's lock for that chain shrinks.
+    const burnt = hubAmount ?? 0n;
+    if (burnt > custody.held) {
+      halt(o, rec.chain, `deposit ${d.eventId} burns more ${mapping.hubAsset} than the hub ever minted there`);
+      return { ...base, outcome: 'halted', detail: 'burn exceeds the bridged supply' };
+    }
+    setCustody(o, rec.chain, mapping.hubAsset, { ...custody, held: custody.held - burnt });
+  } else if (hubAmount !== null) {
+    setCustody(o, rec.chain, mapping.hubAsset, { ...custody, held: custody.held + hubAmount });
+  }
+  const claimable = (reason: string): EventRecord => {
+    o.set(keys.claimable(rec.chain, d.eventId), {
+      eventId: d.eventId,
+      hubAsset: mapping.hubAsset,
+      hubAmount: (hubAmount ?? 0n).toString(),
+      refundTo: d.refundTo,
+      reason,
+      txHash: d.txHash,
+    } satisfies ClaimableRecord);
+    return { ...base, outcome: 'claimable', detail: reason };
+  };
+  if (hubAmount === null) {
+    // Keep the exact chain amount visible: the hub cannot carry it, so a refund by quorum returns it whole.
+    o.set(keys.stray(rec.chain, d.eventId), { eventId: d.eventId, chainAsset: d.asset, amount: d.amount, refundTo: d.refundTo, txHash: d.txHash });
+    return { ...base, outcome: 'stray', detail: 'amount not representable on the hub' };
+  }
+  let recipientOk = false;
+  try {
+    const a = decodeAddress(d.recipient, o.base.addressPrefix ?? '');
+    recipientOk = a.version === ADDRESS_VERSION_KEY || o.base.isKnownAccount(d.recipient);
+  } catch {
+    recipientOk = false;
+  }
+  if (!recipientOk) return claimable('the hub recipient is not a valid address of this network');
+  const credited = o.balance(d.recipient, mapping.hubAsset) + hubAmount;
+  if (credited > MAX_U128) return claimable("the recipient's balance would exceed u128");
+  o.setBalance(d.recipient, mapping.hubAsset, credited);
+  return { ...base, outcome: 'credited', detail: d.recipient };
+}
+
+function applyExecution(o: StateOverlay, rec: ChainRecord, e: ExecutionAttestation): EventRecord {
+  const base = { eventId: e.eventId, kind: 'execution' as const, txHash: e.txHash, index: e.index };
+  const action = o.get<ActionRecord>(keys.action(rec.chain, e.actionId));
+  if (!action || (action.status !== 'signed' && action.status !== 'created')) {
+    halt(o, rec.chain, `action ${e.actionId} executed on the chain but the hub has no pending action with that id`);
+    return { ...base, outcome: 'halted', detail: `action ${e.actionId}` };
+  }
+  if (action.payloadHash !== e.payloadHash) {
+    o.set(keys.action(rec.chain, e.actionId), { ...action, status: 'mismatch', execution: { txHash: e.txHash, payloadHash: e.payloadHash, paid: e.paid, eventId: e.eventId } });
+    halt(o, rec.chain, `action ${e.actionId} executed a payload the hub did not sign`);
+    return { ...base, outcome: 'halted', detail: `action ${e.actionId}` };
+  }
+  const amount = BigInt(action.hubAmount);
+  const mapping = rec.assets.find((a) => a.hubAsset === action.hubAsset);
+  const c = custodyOf(o, rec.chain, action.hubAsset);
+  const held = mapping?.mode === 'mint' ? c.held + amount : c.held - amount;
+  setCustody(o, rec.chain, action.hubAsset, { held, pendingOut: c.pendingOut - amount });
+  o.set(keys.action(rec.chain, e.actionId), {
+    ...action,
+    status: e.paid ? 'executed' : 'claimable-on-chain',
+    execution: { txHash: e.txHash, payloadHash: e.payloadHash, paid: e.paid, eventId: e.eventId },
+  } satisfies ActionRecord);
+  return { ...base, outcome: 'settled', detail: `action ${e.actionId}` };
+}
+
+// ------------------------------------------------------------------ withdrawals
+
+/** Hub base units → chain base units, or null when the chain cannot carry the amount exactly. */
+export function hubToChainAmount(hubAmount: bigint, hubDecimals: number, chainDecimals: number, max: bigint): bigint | null {
+  let out: bigint;
+  if (chainDecimals >= hubDecimals) out = hubAmount * pow10(chainDecimals - hubDecimals);
+  else {
+    const unit = pow10(hubDecimals - chainDecimals);
+    if (hubAmount % unit !== 0n) return null;
+    out = hubAmount / unit;
+  }
+  return out > 0n && out <= max ? out : null;
+}
+
+function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {
+  const b = tx.body;
+  const { rec, cursor } = chainOf(o, b.chain);
+  if (cursor.halted) throw new TxRejected('CHAIN_HALTED', `chain ${b.chain} is halted: ${cursor.halted}`);
+  const mapping = rec.assets.find((a) => a.hubAsset === b.asset);
+  if (!mapping) throw new TxRejected('UNSUPPORTED_ASSET', `asset ${b.asset} cannot be withdrawn to ${b.chain}`);
+  const family = CHAIN_FAMILY_RULES[rec.family];
+  const recipient = family.canonicalAddress(b.recipient);
+  const amount = BigInt(b.amount);
+  const hubDecimals = o.base.assets.get(b.asset)?.decimals ?? 0;
+  const chainAmount = hubToChainAmount(amount, hubDecimals, mapping.chainDecimals, family.maxAmount);
+  if (chainAmount === null) {
+    throw new TxRejected('UNREPRESENTABLE_AMOUNT', `${b.chain} cannot carry ${amount} base units of ${b.asset} (${mapping.chainDecimals} decimals there, ${hubDecimals} here)`);
+  }
+  const balance = o.balance(tx.sender, b.asset);
+  if (balance < amount) throw new TxRejected('INSUFFICIENT_BALANCE', `balance ${balance} is less than ${amount}`, { balance: balance.toString(), asset: b.asset });
+  const c = custodyOf(o, b.chain, b.asset);
+  if (mapping.mode === 'lock' && c.held - c.pendingOut < amount) {
+    // Issue #5 replaces this refusal with the pending-funds FIFO.
+    throw new TxRejected('INSUFFICIENT_CUSTODY', `custody of ${b.asset} on ${b.chain} covers ${c.held - c.pendingOut}, less than ${amount}`);
+  }
+  const id = BigInt(cursor.nextActionId);
+  o.setBalance(tx.sender, b.asset, balance - amount);
+  setCustody(o, b.chain, b.asset, { held: c.held, pendingOut: c.pendingOut + amount });
+  o.set(keys.cursor(b.chain), { ...cursor, nextActionId: (id + 1n).toString() } satisfies ChainCursor);
+  o.set(keys.action(b.chain, id), {
+    actionId: id.toString(),
+    kind: mapping.mode === 'mint' ? 'mint' : 'release',
+    owner: tx.sender,
+    hubAsset: b.asset,
+    hubAmount: amount.toString(),
+    chainAsset: mapping.chainAsset,
+    recipient,
+    chainAmount: chainAmount.toString(),
+    withdrawTx: toHex(tx.id),
+    status: 'created',
+    payloadHash: null,
+    approvals: {},
+    processor: null,
+    execution: null,
+  } satisfies ActionRecord);
+}
+
+function approve(o: StateOverlay, tx: SignedTx<'approve'>): void {
+  const { rec } = chainOf(o, tx.body.chain);
+  if (!rec.approvers.includes(tx.sender)) throw new TxRejected('NOT_AUTHORIZED', `${tx.sender} is not an approver of ${rec.chain}`);
+  for (const share of tx.body.items) {
+    const action = o.get<ActionRecord>(keys.action(rec.chain, share.actionId));
+    if (!action) throw new TxRejected('UNKNOWN_ACTION', `${rec.chain} has no action ${share.actionId}`);
+    if (action.status !== 'created' || action.approvals[tx.sender]) continue; // late or repeated: nothing to add
+    o.set(keys.action(rec.chain, share.actionId), { ...action, approvals: { ...action.approvals, [tx.sender]: share } } satisfies ActionRecord);
+  }
+}
+
+function cosign(o: StateOverlay, tx: SignedTx<'cosign'>): void {
+  if (tx.sender !== producerAddress(o.base)) throw new TxRejected('NOT_AUTHORIZED', 'only the processor co-signs actions');
+  const { rec } = chainOf(o, tx.body.chain);
+  for (const share of tx.body.items) {
+    const action = o.get<ActionRecord>(keys.action(rec.chain, share.actionId));
+    if (!action) throw new TxRejected('UNKNOWN_ACTION', `${rec.chain} has no action ${share.actionId}`);
+    if (action.status !== 'created') {
+      if (action.payloadHash === share.payloadHash) continue;
+      throw new TxRejected('ACTION_NOT_PENDING', `action ${share.actionId} is ${action.status}`);
+    }
+    const agreeing = Object.values(action.approvals).filter((a) => a.payloadHash === share.payloadHash).length;
+    if (agreeing < rec.approverQuorum) {
+      throw new TxRejected('QUORUM_NOT_REACHED', `action ${share.actionId} has ${agreeing} approvals of this payload; ${rec.approverQuorum} needed`);
+    }
+    o.set(keys.action(rec.chain, share.actionId), { ...action, status: 'signed', payloadHash: share.payloadHash, processor: share } satisfies ActionRecord);
+  }
+}
+
+function claimDeposit(o: StateOverlay, tx: SignedTx<'claim-deposit'>): void {
+  const b = tx.body;
+  const { rec } = chainOf(o, b.chain);
+  const claim = o.get<ClaimableRecord>(keys.claimable(b.chain, b.eventId));
+  if (!claim) throw new TxRejected('NOTHING_TO_CLAIM', `deposit ${b.eventId} of ${b.chain} is not claimable`);
+  const message = claimMessage(tx.network, tx.channel, b.chain, b.eventId, b.to);
+  const proof = Buffer.from(b.proof.slice(2), 'hex');
+  if (!CHAIN_FAMILY_RULES[rec.family].verifyOwnership(claim.refundTo, message, proof)) {
+    throw new TxRejected('BAD_PROOF', `the proof is not a signature of the claim message by the refund address ${claim.refundTo}`);
+  }
+  const credited = o.balance(b.to, claim.hubAsset) + BigInt(claim.hubAmount);
+  if (credited > MAX_U128) throw new TxRejected('AMOUNT_OVERFLOW', "the recipient's balance would exceed u128");
+  o.setBalance(b.to, claim.hubAsset, credited);
+  o.delete(keys.claimable(b.chain, b.eventId));
+  const event = o.get<EventRecord>(keys.event(b.chain, b.eventId));
+  if (event) o.set(keys.event(b.chain, b.eventId), { ...event, detail: `claimed by ${b.to}` } satisfies EventRecord);
+}

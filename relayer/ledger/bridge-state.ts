@@ -1,0 +1,141 @@
+/**
+ * Typed bridge state records over the ledger's generic entries (canonical JSON values
+ * under path-like keys; docs/hub-encoding.md lists them), and `StateOverlay`: the
+ * read-your-writes view one transaction executes against, which turns what it wrote
+ * into the block's ordered state changes.
+ */
+import { canonicalBytes, parseCanonical, type CanonicalValue } from './canonical-json.ts';
+import type { LedgerState, StateChange } from './state.ts';
+import type { Attestation, ChainRegisterBody, SignatureShareBody } from './bridge-bodies.ts';
+
+export type ChainRecord = ChainRegisterBody;
+
+export interface ChainCursor {
+  /** Next event id the hub applies (deposits and executions share the sequence). */
+  nextEventId: string;
+  /** Id the next withdrawal action gets. */
+  nextActionId: string;
+  /** Set when the chain is halted (an execution the hub did not authorise, ...): the reason. */
+  halted: string | null;
+}
+
+export interface VoteRecord {
+  /** listener address → digest of the attestation it voted for. */
+  byListener: Record<string, string>;
+  /** digest → attestation. */
+  items: Record<string, Attestation>;
+}
+
+export type ActionStatus = 'created' | 'signed' | 'executed' | 'claimable-on-chain' | 'mismatch';
+
+export interface ActionRecord {
+  actionId: string;
+  kind: 'release' | 'mint';
+  owner: string;
+  hubAsset: string;
+  hubAmount: string;
+  chainAsset: string;
+  recipient: string;
+  chainAmount: string;
+  withdrawTx: string;
+  status: ActionStatus;
+  /** What approvers committed to (set by the first approval; every later share must match). */
+  payloadHash: string | null;
+  approvals: Record<string, SignatureShareBody>;
+  processor: SignatureShareBody | null;
+  /** The execution, once attested: tx hash and the payload hash that executed. */
+  execution: { txHash: string; payloadHash: string; paid: boolean; eventId: string } | null;
+}
+
+export type EventOutcome = 'credited' | 'claimable' | 'stray' | 'settled' | 'halted';
+
+export interface EventRecord {
+  eventId: string;
+  kind: Attestation['kind'];
+  txHash: string;
+  index: number;
+  outcome: EventOutcome;
+  /** What the outcome concerns: the credited hub address, the action id, the claim reason. */
+  detail: string;
+}
+
+export interface ClaimableRecord {
+  eventId: string;
+  hubAsset: string;
+  hubAmount: string;
+  refundTo: string;
+  reason: string;
+  txHash: string;
+}
+
+export interface StrayRecord {
+  eventId: string;
+  chainAsset: string;
+  amount: string;
+  refundTo: string;
+  txHash: string;
+}
+
+export interface CustodyRecord {
+  /** Lock mode: what custody holds for the hub (deposits in − settled releases). Mint mode: bridged supply outstanding. */
+  held: string;
+  /** Created actions not yet settled. */
+  pendingOut: string;
+}
+
+export const keys = {
+  chain: (c: string) => `chain/${c}`,
+  cursor: (c: string) => `chain/${c}/cursor`,
+  votes: (c: string, eventId: bigint | string) => `votes/${c}/${eventId}`,
+  event: (c: string, eventId: bigint | string) => `event/${c}/${eventId}`,
+  action: (c: string, id: bigint | string) => `action/${c}/${id}`,
+  claimable: (c: string, eventId: bigint | string) => `claimable/${c}/${eventId}`,
+  stray: (c: string, eventId: bigint | string) => `stray/${c}/${eventId}`,
+  custody: (c: string, hubAsset: string) => `custody/${c}/${hubAsset}`,
+};
+
+/** Reads a record from committed state (followers, approvers, API). */
+export function readRecord<T>(state: LedgerState, key: string): T | undefined {
+  const v = state.entries.get(key);
+  return v ? (parseCanonical(v) as T) : undefined;
+}
+
+/** Records whose key starts with `prefix`, in key order. */
+export function recordsWithPrefix<T>(state: LedgerState, prefix: string): { key: string; value: T }[] {
+  const out: { key: string; value: T }[] = [];
+  for (const [k, v] of state.entries) if (k.startsWith(prefix)) out.push({ key: k, value: parseCanonical(v) as T });
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** The state one transaction sees, including its own writes. */
+export class StateOverlay {
+  private readonly entries = new Map<string, Uint8Array | null>();
+  private readonly balances = new Map<string, { address: string; asset: string; amount: bigint }>();
+
+  constructor(readonly base: LedgerState) {}
+
+  get<T>(key: string): T | undefined {
+    const v = this.entries.has(key) ? this.entries.get(key) : this.base.entries.get(key);
+    return v ? (parseCanonical(v) as T) : undefined;
+  }
+  set(key: string, value: object): void {
+    this.entries.set(key, canonicalBytes(value as CanonicalValue));
+  }
+  delete(key: string): void {
+    this.entries.set(key, null);
+  }
+  balance(address: string, asset: string): bigint {
+    return this.balances.get(`${address}\u0000${asset}`)?.amount ?? this.base.balance(address, asset);
+  }
+  setBalance(address: string, asset: string, amount: bigint): void {
+    this.balances.set(`${address}\u0000${asset}`, { address, asset, amount });
+  }
+
+  /** Balances first, then entries, each in first-write order: deterministic for every node. */
+  changes(): StateChange[] {
+    const out: StateChange[] = [];
+    for (const b of this.balances.values()) out.push({ kind: 'balance', ...b });
+    for (const [key, value] of this.entries) out.push({ kind: 'entry', key, value });
+    return out;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Canonical JSON: the byte form of bridge transaction bodies and bridge state records
+ * (docs/hub-encoding.md). Objects with keys sorted by UTF-16 code unit, no whitespace,
+ * strings and integers only (big numbers travel as decimal strings), no floats. One
+ * value has exactly one encoding, so every node hashes the same bytes.
+ */
+export type CanonicalValue = string | number | boolean | null | CanonicalValue[] | { [k: string]: CanonicalValue };
+
+export function canonicalJson(v: CanonicalValue): string {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new RangeError('canonical JSON carries safe integers only');
+    return String(v);
+  }
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(v).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k] as CanonicalValue)}`).join(',')}}`;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function canonicalBytes(v: CanonicalValue): Uint8Array {
+  return encoder.encode(canonicalJson(v));
+}
+
+/** Parses canonical JSON bytes; refuses any other spelling of the same value. */
+export function parseCanonical(bytes: Uint8Array): unknown {
+  const text = decoder.decode(bytes);
+  const value = JSON.parse(text) as CanonicalValue;
+  if (canonicalJson(value) !== text) throw new RangeError('not in canonical form');
+  return value;
+}

@@ -1,0 +1,71 @@
+/**
+ * What the hub's rules need to know about each chain family, as pure functions: the
+ * address format (a withdrawal to a malformed address is refused before anything is
+ * debited), the largest amount the chain carries, and how the owner of a refund
+ * address proves ownership (to claim a deposit whose hub recipient was unusable).
+ * The relayer's adapters use the same functions, so the hub and the chain agree.
+ * A family not implemented yet refuses everything with a clear error.
+ */
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { getAddress, hashMessage, keccak256, isAddress } from 'viem';
+import { TxRejected } from './errors.ts';
+
+export interface ChainFamilyRules {
+  /** Canonical form of a chain address, or throws TxRejected BAD_CHAIN_ADDRESS. */
+  canonicalAddress(text: string): string;
+  /** Largest amount in base units the chain's token standard carries. */
+  maxAmount: bigint;
+  /** Whether `proof` is a signature of `message` by `address` under the chain's message-signing standard. */
+  verifyOwnership(address: string, message: string, proof: Uint8Array): boolean;
+}
+
+const badAddress = (family: string, reason: string) => new TxRejected('BAD_CHAIN_ADDRESS', `not a valid ${family} address: ${reason}`);
+
+const HALF_ORDER = secp256k1.CURVE.n >> 1n;
+
+export const evmRules: ChainFamilyRules = {
+  canonicalAddress(text) {
+    if (!/^0x[0-9a-fA-F]{40}$/.test(text)) throw badAddress('EVM', 'expected 0x followed by 40 hex digits');
+    // Mixed case is an EIP-55 checksum and must be right; all-lower or all-upper carries none.
+    if (!isAddress(text, { strict: true })) throw badAddress('EVM', 'the EIP-55 checksum does not match');
+    if (/^0x0{40}$/.test(text)) throw badAddress('EVM', 'the zero address cannot receive');
+    return getAddress(text);
+  },
+  maxAmount: (1n << 256n) - 1n,
+  verifyOwnership(address, message, proof) {
+    // EIP-191 personal_sign: 65 bytes r | s | v, low-s, v in {27, 28}.
+    if (proof.length !== 65) return false;
+    const v = proof[64] ?? 0;
+    if (v !== 27 && v !== 28) return false;
+    try {
+      const sig = secp256k1.Signature.fromCompact(proof.subarray(0, 64)).addRecoveryBit(v - 27);
+      if (sig.s > HALF_ORDER) return false;
+      const digest = hashMessage(message).slice(2);
+      const pub = sig.recoverPublicKey(digest).toRawBytes(false);
+      const recovered = getAddress(`0x${keccak256(pub.subarray(1)).slice(-40)}`);
+      return recovered === evmRules.canonicalAddress(address);
+    } catch {
+      return false;
+    }
+  },
+};
+
+function notYet(family: string): ChainFamilyRules {
+  const refuse = (): never => {
+    throw new TxRejected('UNSUPPORTED_CHAIN_FAMILY', `the ${family} family is not supported by these rules yet`);
+  };
+  return { canonicalAddress: refuse, maxAmount: 0n, verifyOwnership: () => false };
+}
+
+export const CHAIN_FAMILY_RULES: Record<'evm' | 'solana' | 'cosmos' | 'bitcoin' | 'tezos', ChainFamilyRules> = {
+  evm: evmRules,
+  solana: notYet('solana'),
+  cosmos: notYet('cosmos'),
+  bitcoin: notYet('bitcoin'),
+  tezos: notYet('tezos'),
+};
+
+/** The message a refund address signs to claim deposit `eventId` of `chain` to hub address `to`. */
+export function claimMessage(network: string, channel: string, chain: string, eventId: string, to: string): string {
+  return `KLX Bridge claim\nnetwork: ${network}\nchannel: ${channel}\nchain: ${chain}\nevent: ${eventId}\nto: ${to}`;
+}
