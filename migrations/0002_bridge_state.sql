@@ -18,6 +18,7 @@ CREATE TABLE listener_cursors (
   block_height     numeric(20, 0) NOT NULL,
   block_hash       text NOT NULL,
   next_event_id    numeric(20, 0),            -- the next event id expected (gap detection)
+  custody_floor    jsonb NOT NULL DEFAULT '{}', -- per chain asset: deposits - paid releases seen so far (custody never holds less)
   updated_at       timestamptz NOT NULL DEFAULT now()
 );
 

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KlxError } from '../ledger/errors.ts';
+import { registerBridgeRoleCommands } from './bridge-roles.ts';
 import { registerDeployCommands } from './deploy-commands.ts';
 import { registerOperatorCommands } from './operator-commands.ts';
 import { registerRoleCommands } from './role-commands.ts';
@@ -16,6 +17,7 @@ const program = new Command('klx-bridge')
   .exitOverride();
 
 registerRoleCommands(program);
+registerBridgeRoleCommands(program);
 registerOperatorCommands(program);
 registerDeployCommands(program);
 registerUserCommands(program);

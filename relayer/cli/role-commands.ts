@@ -72,12 +72,7 @@ export function registerRoleCommands(program: Command): void {
       }
     });
 
-  for (const [role, issue] of [
-    ['listener', 4],
-    ['approver', 4],
-    ['submitter', 4],
-    ['coordinator', 6],
-  ] as const) {
+  for (const [role, issue] of [['coordinator', 6]] as const) {
     program
       .command(role)
       .description(`run the ${role} role (not in this release: see issue #${issue})`)

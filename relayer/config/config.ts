@@ -15,7 +15,7 @@ import { decodeAddress } from '../ledger/address.ts';
 import { fromHex, MAX_U128 } from '../ledger/bytes.ts';
 import { ConfigError, TxRejected } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
-import { ASSET_ID_PATTERN } from '../ledger/tx-bodies.ts';
+import { ASSET_ID_PATTERN } from '../ledger/asset-id.ts';
 import type { GenesisSpec } from '../processor/genesis.ts';
 import { readEvmDeployment, type EvmDeployment } from '../../adapters/evm/deployment.ts';
 
@@ -51,8 +51,38 @@ export const configSchema = z.strictObject({
   channels: z.array(channelSchema).min(1),
   /** EVM chains this deployment bridges to: where their contracts are (a `klx-bridge deploy evm` record). */
   evmChains: z
-    .array(z.strictObject({ name, rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'), deploymentFile: z.string().min(1) }))
+    .array(
+      z.strictObject({
+        name,
+        rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'),
+        deploymentFile: z.string().min(1),
+        /** When a block is final enough to attest: the chain's `finalized` tag, or a number of blocks (1 = the latest). */
+        confirmations: z.union([z.literal('finalized'), z.strictObject({ blocks: z.number().int().min(1).max(10_000) })]).default('finalized'),
+        /** Chain assets the hub carries: "native", "klx" (the deployment's KLX token) or a token address. */
+        assets: z
+          .array(
+            z.strictObject({
+              hubAsset: z.string().regex(ASSET_ID_PATTERN, 'an asset id'),
+              chainAsset: z.string().regex(/^(native|klx|0x[0-9a-fA-F]{40})$/, '"native", "klx" or a token address'),
+              decimals: z.number().int().min(0).max(77).default(18),
+            }),
+          )
+          .default([]),
+      }),
+    )
     .default([]),
+  /** The bridge channel's validator sets (DESIGN.md section 1): hub addresses and quorums. */
+  bridge: z
+    .strictObject({
+      channel: name,
+      listeners: z.array(z.string()).min(1).max(64),
+      listenerQuorum: z.number().int().min(1),
+      approvers: z.array(z.string()).min(1).max(64),
+      approverQuorum: z.number().int().min(1),
+    })
+    .optional(),
+  /** Where the bridge roles reach the channel node API (default: http://<api.host>:<api.port>). */
+  hubUrl: z.string().regex(/^https?:\/\//, 'an http(s) URL').optional(),
 });
 
 export type RawConfig = z.input<typeof configSchema>;
@@ -97,6 +127,21 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
       if (!assets.has(a.asset)) throw new ConfigError(`invalid config: channels.${i}.genesis.allocations.${j}.asset: not declared in genesis.assets`);
     });
   });
+  if (cfg.bridge) {
+    const b = cfg.bridge;
+    if (!names.has(b.channel)) throw new ConfigError(`invalid config: bridge.channel: channel "${b.channel}" is not configured`);
+    for (const [what, list, q] of [['listener', b.listeners, b.listenerQuorum], ['approver', b.approvers, b.approverQuorum]] as const) {
+      if (2 * q <= list.length || q > list.length) throw new ConfigError(`invalid config: bridge.${what}Quorum: ${q} of ${list.length} is not a strict majority`);
+      if (new Set(list).size !== list.length) throw new ConfigError(`invalid config: bridge.${what}s: an address appears twice`);
+      list.forEach((a, j) => {
+        try {
+          decodeAddress(a, cfg.addressPrefix);
+        } catch (e) {
+          throw new ConfigError(`invalid config: bridge.${what}s.${j}: ${(e as TxRejected).message}`);
+        }
+      });
+    }
+  }
   const evmNames = new Set<string>();
   cfg.evmChains.forEach((c, i) => {
     if (evmNames.has(c.name)) throw new ConfigError(`invalid config: evmChains.${i}.name: chain "${c.name}" appears twice`);
@@ -166,4 +211,22 @@ export function loadProducerKey(c: ChannelConfig, env: NodeJS.ProcessEnv = proce
 export function producerPublicKey(c: ChannelConfig, env: NodeJS.ProcessEnv = process.env): Uint8Array {
   if (c.producerPublicKey) return fromHex(c.producerPublicKey, 32);
   return loadProducerKey(c, env).publicKey;
+}
+
+/**
+ * A secret from the environment: `NAME` holds it, or `NAME_FILE` names a file holding it.
+ * The error names the variable, never the value.
+ */
+export function loadSecret(name: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
+  const direct = env[name];
+  if (direct) return direct.trim();
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new ConfigError(`cannot read ${name}_FILE (${what})`);
+    }
+  }
+  throw new ConfigError(`missing ${what}: set ${name} or ${name}_FILE`);
 }

@@ -8,6 +8,7 @@ import { addressFromPublicKey } from '../ledger/address.ts';
 import { toHex } from '../ledger/bytes.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import type { RawConfig } from '../config/config.ts';
+import { DEVNET_PAYER_KEY, devnetEvmKey } from './evm-keys.ts';
 
 export const DEVNET_NETWORK = 'devnet';
 export const DEVNET_PREFIX = 'klxd';
@@ -37,16 +38,63 @@ export function klxEthChannel(name: string, producerPublicKey: Uint8Array, times
   };
 }
 
-export function devnetConfig(databaseUrl: string, port: number, redisUrl?: string, evmChains: { name: string; rpcUrl: string; deploymentFile: string }[] = []): RawConfig {
+export interface DevnetEvmChainRef {
+  name: string;
+  rpcUrl: string;
+  deploymentFile: string;
+}
+
+export const DEVNET_LISTENERS = 5;
+export const DEVNET_APPROVERS = 3;
+/** Hub keys of the devnet's bridge roles (public knowledge: devnet only). */
+export const devnetRoleKey = (role: string) => Ed25519Signer.devnet(`role:${role}`);
+export const devnetRoleAddress = (role: string) => addressFromPublicKey(DEVNET_PREFIX, devnetRoleKey(role).publicKey);
+export const devnetListenerNames = () => Array.from({ length: DEVNET_LISTENERS }, (_, i) => `listener-${i}`);
+export const devnetApproverNames = () => Array.from({ length: DEVNET_APPROVERS }, (_, i) => `approver-${i}`);
+
+/** The devnet's bridge section: 5 listeners (quorum 3), 3 approvers (quorum 2). */
+export function devnetBridge() {
+  return {
+    channel: 'bridge',
+    listeners: devnetListenerNames().map(devnetRoleAddress),
+    listenerQuorum: 3,
+    approvers: devnetApproverNames().map(devnetRoleAddress),
+    approverQuorum: 2,
+  };
+}
+
+/** Ethereum carries the ERC20 KLX and ETH; Polygon a bridged KLX minted by its bridge. */
+export function devnetEvmChains(chains: readonly DevnetEvmChainRef[], confirmationBlocks: number) {
+  return chains.map((c) => ({
+    ...c,
+    confirmations: { blocks: confirmationBlocks },
+    assets:
+      c.name === 'ethereum'
+        ? [
+            { hubAsset: 'KLX', chainAsset: 'klx', decimals: 18 },
+            { hubAsset: 'ETH', chainAsset: 'native', decimals: 18 },
+          ]
+        : [{ hubAsset: 'KLX', chainAsset: 'klx', decimals: 18 }],
+  }));
+}
+
+export function devnetConfig(
+  databaseUrl: string,
+  port: number,
+  redisUrl?: string,
+  evmChains: DevnetEvmChainRef[] = [],
+  opts: { schema?: string; confirmationBlocks?: number } = {},
+): RawConfig {
   return {
     network: DEVNET_NETWORK,
     addressPrefix: DEVNET_PREFIX,
     databaseUrl,
     ...(redisUrl ? { redisUrl } : {}),
-    schema: 'hub',
+    ...(evmChains.length > 0 ? { bridge: devnetBridge(), evmChains: devnetEvmChains(evmChains, opts.confirmationBlocks ?? 3) } : {}),
+    hubUrl: `http://127.0.0.1:${port}`,
+    schema: opts.schema ?? 'hub',
     instance: 'devnet',
     api: { host: '127.0.0.1', port },
-    evmChains,
     channels: DEVNET_CHANNELS.map((name) =>
       klxEthChannel(
         name,
@@ -58,7 +106,32 @@ export function devnetConfig(databaseUrl: string, port: number, redisUrl?: strin
   };
 }
 
-/** Environment entries that hand the devnet producer keys to the processors. */
+/** Environment entries that hand the devnet producer keys (and the EVM co-signing key) to the processors. */
 export function devnetProducerEnv(): Record<string, string> {
-  return Object.fromEntries(DEVNET_CHANNELS.map((c) => [`KLX_PRODUCER_KEY_${c.toUpperCase()}`, devnetProducer(c).exportSeedHex()]));
+  return {
+    ...Object.fromEntries(DEVNET_CHANNELS.map((c) => [`KLX_PRODUCER_KEY_${c.toUpperCase()}`, devnetProducer(c).exportSeedHex()])),
+    KLX_PROCESSOR_CHAIN_KEY_EVM: devnetEvmKey('processor'),
+  };
+}
+
+/** The devnet's EVM keys of each role (processor co-signing, approvers, the submitter's fee payer). */
+export function devnetRoleEnv(role: string): Record<string, string> {
+  const env: Record<string, string> = { KLX_HUB_KEY: devnetRoleKey(role).exportSeedHex() };
+  if (role.startsWith('approver-')) env.KLX_CHAIN_KEY_EVM = devnetEvmKey(role);
+  if (role === 'submitter') env.KLX_PAYER_KEY_EVM = DEVNET_PAYER_KEY;
+  return env;
+}
+
+/** The bridge role processes of a devnet (each a separate `klx-bridge` process). */
+export function devnetRoleProcesses(configFile: string, schemaPrefix: string): { name: string; args: string[]; env: Record<string, string> }[] {
+  const role = (name: string, command: string) => ({
+    name,
+    args: [command, '--config', configFile, '--schema', `${schemaPrefix}${name.replace(/-/g, '_')}`],
+    env: devnetRoleEnv(name),
+  });
+  return [
+    ...devnetListenerNames().map((n) => role(n, 'listener')),
+    ...devnetApproverNames().map((n) => role(n, 'approver')),
+    role('submitter', 'submitter'),
+  ];
 }

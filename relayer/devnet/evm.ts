@@ -8,15 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { keccak256, toHex, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { deployEvmBridge, type EvmValidatorSet } from '../../adapters/evm/deploy.ts';
 import type { EvmDeployment } from '../../adapters/evm/deployment.ts';
 
-/** anvil's first default account (public knowledge): deployer and KLX treasury on the devnet. */
-const ANVIL_KEY_0: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+import { ANVIL_KEY_0, devnetEvmKey } from './evm-keys.ts';
 
-export const devnetEvmKey = (label: string): Hex => keccak256(toHex(`klx-devnet-evm-key:${label}`));
+export { devnetEvmKey };
 
 export function devnetEvmValidators(): EvmValidatorSet {
   const addr = (label: string) => privateKeyToAccount(devnetEvmKey(label)).address;
@@ -24,8 +22,8 @@ export function devnetEvmValidators(): EvmValidatorSet {
     processor: addr('processor'),
     approvers: [0, 1, 2].map((i) => addr(`approver-${i}`)),
     approverQuorum: 2,
-    listeners: [0, 1, 2].map((i) => addr(`listener-${i}`)),
-    listenerQuorum: 2,
+    listeners: [0, 1, 2, 3, 4].map((i) => addr(`listener-${i}`)),
+    listenerQuorum: 3,
   };
 }
 

@@ -11,6 +11,10 @@ import { Ed25519VerifierPool } from '../processor/signature-verifier.ts';
 import { createPool } from '../store/db.ts';
 import { BlockNotifier } from './block-notifier.ts';
 import { ChannelNodeApi } from './http-api.ts';
+import { ChannelStore } from '../store/channel-store.ts';
+import { ActionCosigner } from '../processor/action-cosigner.ts';
+import { configuredChains } from '../bridge/bridge-setup.ts';
+import { loadSecret } from '../config/config.ts';
 
 export class ChannelNode {
   readonly processors: ChannelProcessor[];
@@ -24,6 +28,9 @@ export class ChannelNode {
   port = 0;
 
   private readonly verifier = new Ed25519VerifierPool(1);
+  private cosigner: ActionCosigner | null = null;
+  private readonly abort = new AbortController();
+  private cosigning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cfg: BridgeConfig,
@@ -55,6 +62,26 @@ export class ChannelNode {
       metrics: () => this.metrics.render(),
     });
     for (const p of this.processors) this.metrics.attachProcessor(p, log);
+    // The bridge channel's processor co-signs withdrawals once M approvers signed (issue #4).
+    if (cfg.bridge && cfg.evmChains.length > 0) {
+      const bridge = cfg.bridge;
+      const processor = this.processors.find((p) => p.channel === bridge.channel);
+      const channel = cfg.channels.find((c) => c.name === bridge.channel);
+      if (processor && channel) {
+        const secret = loadSecret('KLX_PROCESSOR_CHAIN_KEY_EVM', "the processor's EVM co-signing key (hex secp256k1)");
+        const chains = configuredChains(cfg);
+        this.cosigner = new ActionCosigner(
+          processor,
+          new ChannelStore(this.pool, cfg.schema, channel.name),
+          { network: cfg.network, channel: channel.name, addressPrefix: cfg.addressPrefix },
+          loadProducerKey(channel),
+          chains.map((c) => ({ chain: c, signer: c.adapter.signer(secret) })),
+        );
+        this.cosigner.on('registered', (e) => log.info({ chain: e.chain }, 'chain registered on the bridge channel'));
+        this.cosigner.on('cosigned', (e) => log.info({ chain: e.chain, actions: e.actionIds }, 'co-signed'));
+        this.cosigner.on('alarm', (e) => log.warn({ chain: e.chain, code: e.code }, e.message));
+      }
+    }
   }
 
   /** Starts processors and the API; resolves once the API listens. `done` settles when a processor fails fatally. */
@@ -62,11 +89,14 @@ export class ChannelNode {
     await this.notifier.start();
     this.port = await this.api.listen(this.cfg.api.port, this.cfg.api.host);
     this.runs = this.processors.map((p) => p.start());
+    if (this.cosigner) this.cosigning = this.cosigner.run(this.abort.signal);
     this.log.info({ host: this.cfg.api.host, port: this.port, channels: this.processors.map((p) => p.channel), instance: this.cfg.instance }, 'channel node API listening');
     return { port: this.port, done: Promise.all(this.runs).then(() => undefined) };
   }
 
   async stop(): Promise<void> {
+    this.abort.abort();
+    await this.cosigning;
     await this.api.close();
     await Promise.all(this.processors.map((p) => p.stop()));
     await this.notifier.stop();

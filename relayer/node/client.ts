@@ -55,6 +55,17 @@ export class ChannelClient {
     const r = await this.call<{ nextNonceByLane: Record<string, string> }>(`/nonces/${encodeURIComponent(address)}`);
     return BigInt(r.nextNonceByLane[String(lane)] ?? '0');
   }
+  /** The node's head height of this channel (-1 before genesis). */
+  async headHeight(): Promise<bigint> {
+    const base = this.base.slice(0, this.base.indexOf('/v1/channels/'));
+    const res = await fetch(`${base}/health`).catch((e: unknown) => {
+      throw new ApiError(0, 'UNREACHABLE', `channel node unreachable: ${(e as Error).message}`, true);
+    });
+    const body = (await res.json()) as { channels?: { channel: string; head: string }[] };
+    const c = body.channels?.find((x) => x.channel === this.channel);
+    if (!c) throw new ApiError(404, 'UNKNOWN_CHANNEL', `the node serves no channel ${this.channel}`, false);
+    return BigInt(c.head);
+  }
   block(height: bigint): Promise<BlockMessage> {
     return this.call(`/blocks/${height}`);
   }

@@ -225,6 +225,8 @@ export class ChannelNodeApi {
       }
       case 'stream':
         return this.stream(req, res, store, parseHeight(url.searchParams.get('from') ?? '0', 'from'));
+      case 'bridge':
+        return send(res, 200, await bridgeQuery(store, parts.slice(4), url.searchParams));
     }
     throw new HttpError(404, 'NOT_FOUND', 'no such route');
   }
@@ -296,4 +298,32 @@ export class ChannelNodeApi {
       res.end();
     }
   }
+}
+
+const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'custody']);
+
+/**
+ * Read-only bridge records: `bridge/<kind>/<chain>[/<id>]` (one record, or every record of
+ * the chain when no id is given) and `bridge/events/<chain>?txHash=` (status by tx hash).
+ */
+async function bridgeQuery(store: ChannelStore, path: string[], query: URLSearchParams): Promise<unknown> {
+  const [kind, chain, id] = path;
+  if (!kind || !chain || !/^[a-z][a-z0-9-]{0,31}$/.test(chain)) throw new HttpError(404, 'NOT_FOUND', 'use bridge/<kind>/<chain>[/<id>]');
+  if (kind === 'events') {
+    const txHash = query.get('txHash');
+    if (!txHash || txHash.length > 128) throw new HttpError(400, 'BAD_REQUEST', 'txHash is required');
+    return { chain, txHash, events: await store.eventsByTxHash(chain, txHash) };
+  }
+  if (!BRIDGE_RECORD_KINDS.has(kind) || path.length > 3) throw new HttpError(404, 'NOT_FOUND', `no bridge records of kind "${kind}"`);
+  if (id === undefined) {
+    if (kind === 'chain') {
+      const [rec, cursor] = await Promise.all([store.record(`chain/${chain}`), store.record(`chain/${chain}/cursor`)]);
+      if (!rec) throw new HttpError(404, 'UNKNOWN_CHAIN', `chain "${chain}" is not registered`);
+      return { chain: rec, cursor };
+    }
+    return { records: (await store.records(`${kind}/${chain}/`)).map((r) => r.value) };
+  }
+  const value = await store.record(`${kind}/${chain}/${id}`);
+  if (value === null) throw new HttpError(404, 'NOT_FOUND', `no ${kind} record ${chain}/${id}`);
+  return value;
 }

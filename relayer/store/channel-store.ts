@@ -234,4 +234,38 @@ export class ChannelStore {
     );
     return Object.fromEntries(r.rows.map((x) => [String(x.lane), x.next_nonce]));
   }
+
+  /** One bridge record (canonical JSON), or null. */
+  async record(key: string): Promise<unknown> {
+    const r = await this.db.query<{ value: Buffer }>(`SELECT value FROM ${this.s}.entries WHERE channel = $1 AND key = $2`, [this.channel, key]);
+    const row = r.rows[0];
+    return row ? (JSON.parse(row.value.toString('utf8')) as unknown) : null;
+  }
+
+  /** Bridge records under a key prefix, in key order (at most `limit`). */
+  async records(prefix: string, limit = 1000): Promise<{ key: string; value: unknown }[]> {
+    const r = await this.db.query<{ key: string; value: Buffer }>(
+      `SELECT key, value FROM ${this.s}.entries WHERE channel = $1 AND key LIKE $2 ESCAPE '\\' ORDER BY key LIMIT $3`,
+      [this.channel, `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit],
+    );
+    return r.rows.map((row) => ({ key: row.key, value: JSON.parse(row.value.toString('utf8')) as unknown }));
+  }
+
+  /** Bridge events (deposits, executions) of one chain transaction: status by tx hash. */
+  async eventsByTxHash(chain: string, txHash: string): Promise<unknown[]> {
+    const r = await this.db.query<{ value: Buffer }>(
+      `SELECT value FROM ${this.s}.entries WHERE channel = $1 AND key LIKE $2 AND lower(convert_from(value, 'UTF8')::jsonb->>'txHash') = lower($3) ORDER BY key`,
+      [this.channel, `event/${chain}/%`, txHash],
+    );
+    return r.rows.map((row) => JSON.parse(row.value.toString('utf8')) as unknown);
+  }
+
+  /** Bridge records under a key prefix whose `status` field has the given value. */
+  async recordsWithStatus(prefix: string, status: string, limit = 1000): Promise<unknown[]> {
+    const r = await this.db.query<{ value: Buffer }>(
+      `SELECT value FROM ${this.s}.entries WHERE channel = $1 AND key LIKE $2 AND convert_from(value, 'UTF8')::jsonb->>'status' = $3 ORDER BY updated_height LIMIT $4`,
+      [this.channel, `${prefix}%`, status, limit],
+    );
+    return r.rows.map((row) => JSON.parse(row.value.toString('utf8')) as unknown);
+  }
 }

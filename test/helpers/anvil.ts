@@ -19,9 +19,16 @@ function anvilBinary(): string {
   return join(dirname(require.resolve('@foundry-rs/anvil-linux-amd64/package.json')), 'bin', 'anvil');
 }
 
-export async function startAnvil(chainId: number): Promise<Anvil> {
+export interface AnvilOptions {
+  /** anvil reports `safe` = latest − S and `finalized` = latest − 2S for S slots per epoch (default 32). */
+  slotsInAnEpoch?: number;
+}
+
+export async function startAnvil(chainId: number, options: AnvilOptions = {}): Promise<Anvil> {
   const port = await freePort();
-  const child = spawn(anvilBinary(), ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(chainId), '--silent'], { stdio: 'ignore' });
+  const args = ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(chainId), '--silent'];
+  if (options.slotsInAnEpoch !== undefined) args.push('--slots-in-an-epoch', String(options.slotsInAnEpoch));
+  const child = spawn(anvilBinary(), args, { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`anvil on ${port}`, async () => {

@@ -1,0 +1,513 @@
+/**
+ * The ChainAdapter of EVM chains (Ethereum, Polygon: two configurations of one adapter)
+ * over the KlxBridge contract, through viem. Chain asset ids: "native" for the native
+ * coin (address(0) in the contract), checksummed token addresses otherwise. Pure parts
+ * (addresses, amounts, EIP-712, signatures, log decoding) live in evm-codec.ts.
+ */
+import {
+  BaseError,
+  BlockNotFoundError,
+  Eip1559FeesNotSupportedError,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  bytesToHex,
+  createPublicClient,
+  defineChain,
+  encodeFunctionData,
+  erc20Abi,
+  getAbiItem,
+  http,
+  keccak256,
+  zeroAddress,
+  type Address,
+  type Hex,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { ConfigError, KlxError } from '../../relayer/ledger/errors.ts';
+import {
+  BadChainAddress,
+  ChainRpcError,
+  UnrepresentableAmount,
+  type BlockRef,
+  type ChainAdapter,
+  type ChainAssetSpec,
+  type ChainEvent,
+  type ChainSigner,
+  type ExecutionObservation,
+  type HubAction,
+  type SignatureShare,
+  type SignedAction,
+  type SigningRequest,
+  type SubmissionRecord,
+  type SubmissionState,
+  type UnsignedAction,
+} from '../chain-adapter.ts';
+import type { EvmDeployment } from './deployment.ts';
+import {
+  ActionKind,
+  MAX_UINT256,
+  actionDigest,
+  actionToPayload,
+  bridgeEvents,
+  byChainPosition,
+  canonicalAddress,
+  chainToHubAmount,
+  hubToChainAmount,
+  klxBridgeAbi,
+  observationOfLog,
+  parseSecretKey,
+  tokenOfAsset,
+  type EvmAction,
+  type EvmDomain,
+  type RawLog,
+} from './evm-codec.ts';
+import { EvmSignerSet, evmSigner } from './evm-signing.ts';
+import { errorSummary, errorText, isRevert, isTransient, mapLimit, rpcFailure } from './evm-rpc-errors.ts';
+
+export type EvmConfirmations = { kind: 'finalized' } | { kind: 'blocks'; count: number };
+
+/** What the adapter needs from a deployment record (a full EvmDeployment fits). */
+export type EvmAdapterDeployment = Pick<EvmDeployment, 'chainId' | 'bridge' | 'deployedAtBlock'> & {
+  validators: Pick<EvmDeployment['validators'], 'processor' | 'approvers' | 'approverQuorum'>;
+};
+
+export interface EvmAdapterOptions {
+  /** Configured chain name, e.g. "ethereum" or "polygon". */
+  chain: string;
+  rpcUrl: string;
+  deployment: EvmAdapterDeployment;
+  /** 'finalized': the node's finalized tag; 'blocks': latest − (count − 1) is final (count 1: latest). */
+  confirmations: EvmConfirmations;
+  pollingIntervalMs?: number;
+  /** Blocks per eth_getLogs request (default 2,000: many providers cap the range). */
+  logChunkBlocks?: number;
+}
+
+const DEFAULT_LOG_CHUNK_BLOCKS = 2_000;
+const READ_CONCURRENCY = 8;
+const MAX_UINT64 = (1n << 64n) - 1n;
+const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * The least gas a submission gets. Gas estimation finds the smallest limit at which the
+ * transaction succeeds, but a payout that runs out of gas does not revert (it becomes
+ * claimable), so an estimate alone could starve payouts. The contract caps each payout
+ * at 200,000 gas (tokens) and 30,000 (native); this floor covers that cap, the signature
+ * checks and the bookkeeping of every action.
+ */
+export function submissionGasFloor(actions: number, approverQuorum: number): bigint {
+  return 60_000n + BigInt(actions) * (280_000n + 12_000n * BigInt(approverQuorum + 1));
+}
+
+function makeClient(name: string, chainId: number, rpcUrl: string, pollingIntervalMs: number | undefined) {
+  return createPublicClient({
+    // Only the id matters to viem here (fee estimation wants a chain); the symbol is cosmetic.
+    chain: defineChain({ id: chainId, name, nativeCurrency: { name: 'native', symbol: 'NATIVE', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } }),
+    transport: http(rpcUrl, { retryCount: 0 }),
+    cacheTime: 0, // a cached block number would make head() stale
+    ...(pollingIntervalMs === undefined ? {} : { pollingInterval: pollingIntervalMs }),
+  });
+}
+
+const notFound = (err: unknown, kind: typeof BlockNotFoundError | typeof TransactionNotFoundError | typeof TransactionReceiptNotFoundError) =>
+  err instanceof BaseError && err.walk((e) => e instanceof kind) !== null;
+
+const reorged = (chain: string, ref: BlockRef, detail: string, retriable: boolean) =>
+  new ChainRpcError(chain, `the chain reorganised: block ${ref.height} is no longer ${ref.hash} ${detail}`, retriable);
+
+export class EvmAdapter implements ChainAdapter {
+  readonly family = 'evm' as const;
+  readonly chain: string;
+  readonly custody: Address;
+  private readonly client: ReturnType<typeof makeClient>;
+  private readonly domain: EvmDomain;
+  private readonly startBlock: bigint;
+  private readonly confirmations: EvmConfirmations;
+  private readonly logChunk: bigint;
+  private readonly signers: EvmSignerSet;
+  private readonly approverQuorum: number;
+  private chainIdChecked: Promise<void> | undefined;
+
+  constructor(o: EvmAdapterOptions) {
+    if (!o.chain) throw new ConfigError('an EVM adapter needs a chain name');
+    this.chain = o.chain;
+    const d = o.deployment;
+    const addr = (field: string, text: string) => {
+      try {
+        return canonicalAddress(o.chain, text);
+      } catch (e) {
+        throw new ConfigError(`${o.chain} deployment ${field}: ${(e as Error).message}`);
+      }
+    };
+    this.custody = addr('bridge', d.bridge);
+    this.domain = { chainId: d.chainId, bridge: this.custody };
+    this.startBlock = BigInt(d.deployedAtBlock);
+    const approvers = d.validators.approvers.map((a, i) => addr(`validators.approvers[${i}]`, a));
+    this.approverQuorum = d.validators.approverQuorum;
+    if (!Number.isInteger(this.approverQuorum) || this.approverQuorum < 1 || this.approverQuorum > approvers.length) {
+      throw new ConfigError(`${o.chain} deployment: approver quorum ${this.approverQuorum} is not reachable with ${approvers.length} approvers`);
+    }
+    this.signers = new EvmSignerSet(o.chain, this.domain, addr('validators.processor', d.validators.processor), approvers, this.approverQuorum);
+    if (o.confirmations.kind === 'blocks' && !(Number.isInteger(o.confirmations.count) && o.confirmations.count >= 1)) {
+      throw new ConfigError(`${o.chain}: confirmations.count must be a whole number of blocks, at least 1`);
+    }
+    this.confirmations = o.confirmations;
+    const chunk = o.logChunkBlocks ?? DEFAULT_LOG_CHUNK_BLOCKS;
+    if (!Number.isInteger(chunk) || chunk < 1) throw new ConfigError(`${o.chain}: logChunkBlocks must be a positive whole number`);
+    this.logChunk = BigInt(chunk);
+    this.client = makeClient(o.chain, d.chainId, o.rpcUrl, o.pollingIntervalMs);
+  }
+
+  // ---------------------------------------------------------------- addresses and amounts
+
+  validateAddress(text: string): string {
+    return canonicalAddress(this.chain, text);
+  }
+
+  toChainAmount(asset: ChainAssetSpec, hubAmount: bigint): bigint {
+    return hubToChainAmount(this.chain, asset, hubAmount);
+  }
+
+  toHubAmount(asset: ChainAssetSpec, chainAmount: bigint): bigint {
+    return chainToHubAmount(this.chain, asset, chainAmount);
+  }
+
+  // ---------------------------------------------------------------- observing
+
+  async head(): Promise<{ latest: BlockRef; final: BlockRef }> {
+    await this.ready();
+    if (this.confirmations.kind === 'finalized') {
+      // Final first: a latest read afterwards can only be at or above it.
+      const final = await this.taggedBlock('finalized');
+      return { latest: await this.taggedBlock('latest'), final };
+    }
+    const latest = await this.taggedBlock('latest');
+    const depth = BigInt(this.confirmations.count - 1);
+    if (depth === 0n) return { latest, final: latest };
+    const final = await this.blockAt(latest.height > depth ? latest.height - depth : 0n);
+    if (!final) throw new ChainRpcError(this.chain, 'the final block vanished while reading the head (a reorg?)', true);
+    return { latest, final };
+  }
+
+  async scan(after: BlockRef | null, upTo: BlockRef): Promise<ChainEvent[]> {
+    await this.ready();
+    if (after && after.height > upTo.height) {
+      throw new KlxError('BAD_SCAN_RANGE', `${this.chain}: scan start ${after.height} is above its end ${upTo.height}`, false, { chain: this.chain });
+    }
+    await this.requireCanonical(upTo, 'since it was read as final', true);
+    // A changed block below the scan start means events already reported may be gone:
+    // retrying cannot fix that, the listener must stop.
+    if (after) await this.requireCanonical(after, 'although it was scanned already: the listener must stop', false);
+    let from = after ? after.height + 1n : this.startBlock;
+    if (from < this.startBlock) from = this.startBlock;
+    const events: ChainEvent[] = [];
+    for (let lo = from; lo <= upTo.height; lo += this.logChunk) {
+      const hi = lo + this.logChunk - 1n < upTo.height ? lo + this.logChunk - 1n : upTo.height;
+      const logs = await this.rpc(`eth_getLogs ${lo}..${hi}`, () =>
+        this.client.getLogs({ address: this.custody, events: bridgeEvents(), fromBlock: lo, toBlock: hi }),
+      );
+      for (const log of logs) {
+        if (log.removed) throw new ChainRpcError(this.chain, `the node reported a removed log in block ${log.blockNumber}`, true);
+        const event = this.observe(log);
+        if (!event) continue;
+        if (event.block.height < lo || event.block.height > hi) {
+          throw new ChainRpcError(this.chain, `the node returned a log of block ${event.block.height} for blocks ${lo}..${hi}`, true);
+        }
+        events.push(event);
+      }
+    }
+    await this.requireCanonicalBlocks(events.map((e) => e.block));
+    // upTo still canonical means all its ancestors are: nothing changed while reading.
+    await this.requireCanonical(upTo, 'while scanning', true);
+    return events.sort(byChainPosition);
+  }
+
+  async eventsOfTx(txHash: string): Promise<ChainEvent[]> {
+    if (typeof txHash !== 'string' || !TX_HASH.test(txHash)) {
+      throw new KlxError('BAD_TX_HASH', `${this.chain}: a transaction hash is 0x followed by 64 hexadecimal digits`, false, { chain: this.chain });
+    }
+    await this.ready();
+    let logs: readonly RawLog[];
+    try {
+      logs = (await this.client.getTransactionReceipt({ hash: txHash as Hex })).logs;
+    } catch (err) {
+      if (notFound(err, TransactionReceiptNotFoundError)) return [];
+      throw rpcFailure(this.chain, 'eth_getTransactionReceipt', err);
+    }
+    return logs
+      .map((l) => this.observe(l))
+      .filter((e): e is ChainEvent => e !== null)
+      .sort(byChainPosition);
+  }
+
+  async checkReorg(attested: readonly BlockRef[]): Promise<BlockRef | null> {
+    await this.ready();
+    const current = await mapLimit(attested, READ_CONCURRENCY, (b) => this.blockAt(b.height));
+    for (const [i, b] of attested.entries()) {
+      const now = current[i];
+      if (!now || now.hash !== b.hash.toLowerCase()) return b;
+    }
+    return null;
+  }
+
+  async custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>> {
+    const tokens = assets.map((a) => tokenOfAsset(this.chain, a));
+    await this.ready();
+    await this.requireCanonical(at, 'before reading balances', true);
+    const balances = await mapLimit(tokens, READ_CONCURRENCY, (token) =>
+      this.rpc(`balance of ${token === zeroAddress ? 'native' : token}`, () =>
+        token === zeroAddress
+          ? this.client.getBalance({ address: this.custody, blockNumber: at.height })
+          : this.client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [this.custody], blockNumber: at.height }),
+      ),
+    );
+    await this.requireCanonical(at, 'while reading balances', true);
+    return new Map(assets.map((a, i) => [a, balances[i] ?? 0n]));
+  }
+
+  // ---------------------------------------------------------------- withdrawals
+
+  buildAction(h: HubAction): UnsignedAction {
+    if (typeof h.actionId !== 'bigint' || h.actionId < 1n || h.actionId > MAX_UINT64) throw this.badAction('action ids are 1 to 2^64 − 1');
+    let action: EvmAction;
+    if (h.kind === 'noop') {
+      action = { actionId: h.actionId, kind: ActionKind.NoOp, token: zeroAddress, recipient: zeroAddress, amount: 0n };
+    } else if (h.kind === 'release' || h.kind === 'mint') {
+      const token = tokenOfAsset(this.chain, h.asset);
+      if (h.kind === 'mint' && token === zeroAddress) throw this.badAction('the native coin cannot be minted');
+      const recipient = canonicalAddress(this.chain, h.recipient);
+      if (recipient === this.custody) throw new BadChainAddress(this.chain, 'the bridge itself cannot be a withdrawal recipient');
+      if (typeof h.amount !== 'bigint' || h.amount <= 0n || h.amount > MAX_UINT256) {
+        throw new UnrepresentableAmount(this.chain, `a ${h.kind} needs an amount from 1 to 2^256 − 1 base units`);
+      }
+      action = { actionId: h.actionId, kind: h.kind === 'release' ? ActionKind.Release : ActionKind.Mint, token, recipient, amount: h.amount };
+    } else {
+      throw this.badAction(`unknown action kind ${JSON.stringify(h.kind)}`);
+    }
+    return { chain: this.chain, actionId: h.actionId, payloadHash: actionDigest(this.domain, action), payload: actionToPayload(action) };
+  }
+
+  signingRequests(unsigned: UnsignedAction, collected: readonly SignatureShare[]): SigningRequest[] {
+    return this.signers.requests(unsigned, collected);
+  }
+
+  verifyShare(unsigned: UnsignedAction, share: SignatureShare): boolean {
+    return this.signers.verify(unsigned, share);
+  }
+
+  signer(secret: string): ChainSigner {
+    return evmSigner(secret);
+  }
+
+  assemble(unsigned: UnsignedAction, shares: readonly SignatureShare[]): SignedAction {
+    return this.signers.assemble(unsigned, shares);
+  }
+
+  async prepareSubmission(actions: readonly SignedAction[], payerSecret: string, payerNonce: bigint | null): Promise<SubmissionRecord> {
+    if (actions.length === 0) throw this.badSubmission('no actions to submit');
+    if (payerNonce === null || payerNonce < 0n || payerNonce > BigInt(Number.MAX_SAFE_INTEGER)) throw this.badSubmission('an EVM submission needs the payer nonce');
+    const signed = actions.map((a) => this.signers.checkSigned(a));
+    for (let i = 1; i < signed.length; i++) {
+      const prev = signed[i - 1] as (typeof signed)[number];
+      const cur = signed[i] as (typeof signed)[number];
+      if (cur.action.actionId !== prev.action.actionId + 1n) {
+        throw this.badSubmission(`actions must have consecutive ascending ids (${prev.action.actionId} is followed by ${cur.action.actionId})`);
+      }
+    }
+    const payer = privateKeyToAccount(bytesToHex(parseSecretKey(payerSecret)));
+    const abi = klxBridgeAbi();
+    const tuple = (a: EvmAction) => ({ kind: a.kind, token: a.token, recipient: a.recipient, amount: a.amount });
+    const first = signed[0] as (typeof signed)[number];
+    const data =
+      signed.length === 1
+        ? encodeFunctionData({ abi, functionName: 'execute', args: [first.action.actionId, tuple(first.action), first.processorSignature, first.approverSignatures] })
+        : encodeFunctionData({
+            abi,
+            functionName: 'executeBatch',
+            args: [first.action.actionId, signed.map((s) => tuple(s.action)), signed.map((s) => s.processorSignature), signed.map((s) => s.approverSignatures)],
+          });
+    await this.ready();
+    const gas = await this.gasLimit(payer.address, data, signed.length);
+    const base = { chainId: this.domain.chainId, to: this.custody, data, gas, nonce: Number(payerNonce), value: 0n };
+    const fees = await this.fees();
+    const raw =
+      fees.type === 'eip1559'
+        ? await payer.signTransaction({ ...base, type: 'eip1559', maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas })
+        : await payer.signTransaction({ ...base, type: 'legacy', gasPrice: fees.gasPrice });
+    return { txHash: keccak256(raw), nonce: payerNonce, raw };
+  }
+
+  async broadcast(record: SubmissionRecord): Promise<void> {
+    if (!/^0x[0-9a-fA-F]+$/.test(record.raw) || keccak256(record.raw as Hex) !== record.txHash.toLowerCase()) {
+      throw this.badSubmission('the raw transaction does not hash to the recorded txHash');
+    }
+    await this.ready();
+    try {
+      await this.client.sendRawTransaction({ serializedTransaction: record.raw as Hex });
+    } catch (err) {
+      const text = errorText(err);
+      if (/already known|known transaction|already imported|already exists|alreadyknown/.test(text)) return;
+      if (/nonce too low|nonce has already been used|oldnonce|nonce too small/.test(text)) {
+        // Our own transaction landed (or is in the pool) with that nonce: nothing to do.
+        if (await this.transactionKnown(record.txHash as Hex)) return;
+        throw new ChainRpcError(this.chain, `payer nonce ${record.nonce} was used by another transaction: this submission must be prepared again`, false);
+      }
+      if (isTransient(err)) throw new ChainRpcError(this.chain, `eth_sendRawTransaction failed: ${errorSummary(err)}`, true);
+      throw new ChainRpcError(this.chain, `the node refused the transaction: ${errorSummary(err)}`, false);
+    }
+  }
+
+  async submissionState(record: SubmissionRecord): Promise<SubmissionState> {
+    await this.ready();
+    try {
+      const receipt = await this.client.getTransactionReceipt({ hash: record.txHash as Hex });
+      return receipt.status === 'success' ? 'included' : 'reverted';
+    } catch (err) {
+      if (!notFound(err, TransactionReceiptNotFoundError)) throw rpcFailure(this.chain, 'eth_getTransactionReceipt', err);
+    }
+    return (await this.transactionKnown(record.txHash as Hex)) ? 'pending' : 'unknown';
+  }
+
+  async payerNonce(payerAddress: string): Promise<bigint | null> {
+    const address = canonicalAddress(this.chain, payerAddress);
+    await this.ready();
+    return BigInt(await this.rpc('eth_getTransactionCount', () => this.client.getTransactionCount({ address, blockTag: 'pending' })));
+  }
+
+  async nextExecutableId(): Promise<bigint> {
+    await this.ready();
+    return this.nextActionIdAt(undefined);
+  }
+
+  async findExecution(actionId: bigint): Promise<ExecutionObservation | null> {
+    if (actionId < 1n || actionId > MAX_UINT64) return null;
+    await this.ready();
+    const latest = await this.rpc('eth_blockNumber', () => this.client.getBlockNumber());
+    const next = await this.nextActionIdAt(latest);
+    if (actionId >= next) return null;
+    // Executed: the log exists. Search newest first, where submitters usually look.
+    const event = getAbiItem({ abi: klxBridgeAbi(), name: 'ActionExecuted' });
+    for (let hi = latest; hi >= this.startBlock; hi -= this.logChunk) {
+      const lo = hi - this.logChunk + 1n > this.startBlock ? hi - this.logChunk + 1n : this.startBlock;
+      const logs = await this.rpc(`eth_getLogs ${lo}..${hi}`, () =>
+        this.client.getLogs({ address: this.custody, event, args: { actionId }, fromBlock: lo, toBlock: hi }),
+      );
+      for (const log of logs) {
+        const o = this.observe(log);
+        if (o?.kind === 'execution' && o.actionId === actionId) return o;
+      }
+    }
+    throw new ChainRpcError(this.chain, `action ${actionId} has executed (next id ${next}) but no ActionExecuted log exists since block ${this.startBlock}: check deployedAtBlock and the node's logs`, false);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Refuses to work against an RPC of another chain (checked once per adapter). */
+  private ready(): Promise<void> {
+    this.chainIdChecked ??= (async () => {
+      const id = await this.rpc('eth_chainId', () => this.client.getChainId());
+      if (id !== this.domain.chainId) {
+        throw new ChainRpcError(this.chain, `the RPC serves chain id ${id} but the bridge is deployed on chain id ${this.domain.chainId}`, false);
+      }
+    })().catch((err: unknown) => {
+      this.chainIdChecked = undefined;
+      throw err;
+    });
+    return this.chainIdChecked;
+  }
+
+  private async rpc<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw rpcFailure(this.chain, what, err);
+    }
+  }
+
+  private observe(log: RawLog): ChainEvent | null {
+    return observationOfLog({ chain: this.chain, custody: this.custody }, log);
+  }
+
+  private async taggedBlock(tag: 'latest' | 'finalized'): Promise<BlockRef> {
+    const b = await this.rpc(`the ${tag} block`, () => this.client.getBlock({ blockTag: tag }));
+    if (b.number === null || b.hash === null) throw new ChainRpcError(this.chain, `the node returned the ${tag} block without number or hash`, true);
+    return { height: b.number, hash: b.hash.toLowerCase() };
+  }
+
+  /** The canonical block at a height, or null when the chain is not that high (any more). */
+  private async blockAt(height: bigint): Promise<BlockRef | null> {
+    try {
+      const b = await this.client.getBlock({ blockNumber: height });
+      if (b.hash === null) return null;
+      return { height, hash: b.hash.toLowerCase() };
+    } catch (err) {
+      if (notFound(err, BlockNotFoundError)) return null;
+      throw rpcFailure(this.chain, `block ${height}`, err);
+    }
+  }
+
+  private async requireCanonical(ref: BlockRef, detail: string, retriable: boolean): Promise<void> {
+    const now = await this.blockAt(ref.height);
+    if (!now || now.hash !== ref.hash.toLowerCase()) throw reorged(this.chain, ref, detail, retriable);
+  }
+
+  /** Every log's block must be the canonical block at its height (a node mid-reorg may serve stale logs). */
+  private async requireCanonicalBlocks(blocks: readonly BlockRef[]): Promise<void> {
+    const byHeight = new Map<bigint, BlockRef>();
+    for (const b of blocks) {
+      const seen = byHeight.get(b.height);
+      if (seen && seen.hash !== b.hash) throw reorged(this.chain, seen, 'while scanning (two hashes at one height)', true);
+      byHeight.set(b.height, b);
+    }
+    await mapLimit([...byHeight.values()], READ_CONCURRENCY, (b) => this.requireCanonical(b, 'while scanning', true));
+  }
+
+  private async nextActionIdAt(blockNumber: bigint | undefined): Promise<bigint> {
+    const id = await this.rpc('nextActionId', () =>
+      this.client.readContract({ address: this.custody, abi: klxBridgeAbi(), functionName: 'nextActionId', ...(blockNumber === undefined ? {} : { blockNumber }) }),
+    );
+    return BigInt(id);
+  }
+
+  private async gasLimit(payer: Address, data: Hex, actions: number): Promise<bigint> {
+    const floor = submissionGasFloor(actions, this.approverQuorum);
+    try {
+      const estimate = await this.client.estimateGas({ account: payer, to: this.custody, data });
+      const padded = (estimate * 6n) / 5n;
+      return padded > floor ? padded : floor;
+    } catch (err) {
+      // A revert now may not be one at inclusion (an earlier action still in the pool);
+      // the contract refuses a double execution by itself.
+      if (isRevert(err)) return floor;
+      throw rpcFailure(this.chain, 'eth_estimateGas', err);
+    }
+  }
+
+  private async fees(): Promise<{ type: 'eip1559'; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { type: 'legacy'; gasPrice: bigint }> {
+    try {
+      const f = await this.client.estimateFeesPerGas({ type: 'eip1559' });
+      return { type: 'eip1559', maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas };
+    } catch (err) {
+      if (!(err instanceof BaseError && err.walk((e) => e instanceof Eip1559FeesNotSupportedError))) throw rpcFailure(this.chain, 'fee estimation', err);
+    }
+    return { type: 'legacy', gasPrice: await this.rpc('eth_gasPrice', () => this.client.getGasPrice()) };
+  }
+
+  private async transactionKnown(hash: Hex): Promise<boolean> {
+    try {
+      await this.client.getTransaction({ hash });
+      return true;
+    } catch (err) {
+      if (notFound(err, TransactionNotFoundError)) return false;
+      throw rpcFailure(this.chain, 'eth_getTransactionByHash', err);
+    }
+  }
+
+  private badAction(reason: string): KlxError {
+    return new KlxError('BAD_ACTION', `${this.chain}: not a valid EVM action: ${reason}`, false, { chain: this.chain });
+  }
+
+  private badSubmission(reason: string): KlxError {
+    return new KlxError('BAD_SUBMISSION', `${this.chain}: ${reason}`, false, { chain: this.chain });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * ActionApprover: signs withdrawal action n of each chain only after re-deriving it from
+ * its OWN verified copy of the hub ledger (HubView): the action exists because the
+ * withdrawal transaction it re-executed debited the owner; the destination is a valid
+ * address of the chain; the amount is what the hub amount converts to; custody on the
+ * chain covers every pending release of the asset. It never reads the processor's API
+ * or database for any of that; the hub only receives its approval transaction.
+ */
+import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.ts';
+import { keys, recordsWithPrefix, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
+import { MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
+import type { KlxError } from '../ledger/errors.ts';
+import { TypedEmitter } from '../events.ts';
+import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
+import type { HubView } from '../bridge/hub-view.ts';
+import { shareToBody, unsignedOf } from '../bridge/action-records.ts';
+
+export interface ApproverEvents {
+  approved: { chain: string; actionIds: string[] };
+  refused: { chain: string; actionId: string; reason: string };
+  alarm: { chain: string; code: string; message: string };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class ActionApprover extends TypedEmitter<ApproverEvents> {
+  private readonly refusedOnce = new Set<string>();
+
+  constructor(
+    private readonly chains: readonly { chain: ConfiguredChain; signer: ChainSigner; lane: number }[],
+    private readonly hub: HubView,
+  ) {
+    super();
+  }
+
+  async run(signal: AbortSignal, pollMs = 50): Promise<void> {
+    while (!signal.aborted) {
+      let worked = 0;
+      for (const c of this.chains) {
+        try {
+          worked += await this.tick(c);
+        } catch (e) {
+          if (e instanceof RegistrationMismatch) throw e;
+          this.emit('alarm', { chain: c.chain.name, code: (e as KlxError).code ?? 'ERROR', message: (e as Error).message });
+        }
+      }
+      if (worked === 0) await sleep(pollMs);
+    }
+  }
+
+  /** Approves what is due on one chain; returns how many actions it approved. */
+  async tick(c: { chain: ConfiguredChain; signer: ChainSigner; lane: number }): Promise<number> {
+    const { chain, signer } = c;
+    const state = this.hub.state;
+    const registered = registrationMatches(state, chain);
+    if (registered === null) return 0;
+    if (!registered) throw new RegistrationMismatch(chain.name);
+    const cursor = readRecord<ChainCursor>(state, keys.cursor(chain.name));
+    if (!cursor || cursor.halted) return 0;
+    const all = recordsWithPrefix<ActionRecord>(state, `action/${chain.name}/`).map((r) => r.value);
+    all.sort((a, b) => (BigInt(a.actionId) < BigInt(b.actionId) ? -1 : 1));
+    const due = all.filter((a) => a.status === 'created' && !a.approvals[this.hub.address]).slice(0, MAX_SIGNATURES_PER_TX);
+    if (due.length === 0) return 0;
+    const covered = await this.custodyCover(chain, all);
+    // Releases already signed (or approved by us) but not settled will take custody first.
+    for (const a of all) {
+      if (a.kind !== 'release' || !(a.status === 'signed' || (a.status === 'created' && a.approvals[this.hub.address]))) continue;
+      covered.set(a.chainAsset, (covered.get(a.chainAsset) ?? 0n) - BigInt(a.chainAmount));
+    }
+    const shares: SignatureShareBody[] = [];
+    for (const a of due) {
+      const reason = this.check(chain, a, covered);
+      if (reason) {
+        if (!this.refusedOnce.has(`${chain.name}/${a.actionId}/${reason}`)) {
+          this.refusedOnce.add(`${chain.name}/${a.actionId}/${reason}`);
+          this.emit('refused', { chain: chain.name, actionId: a.actionId, reason });
+        }
+        continue;
+      }
+      const unsigned = unsignedOf(chain.adapter, a);
+      const request = chain.adapter.signingRequests(unsigned, []).find((r) => r.role === 'approver');
+      if (!request) continue;
+      const share: SignatureShare = { signer: signer.address, role: 'approver', round: request.round, signature: signer.sign(request) };
+      shares.push(shareToBody(BigInt(a.actionId), unsigned.payloadHash, share));
+    }
+    if (shares.length === 0) return 0;
+    await this.hub.submit('approve', { chain: chain.name, items: shares }, c.lane);
+    this.emit('approved', { chain: chain.name, actionIds: shares.map((s) => s.actionId) });
+    return shares.length;
+  }
+
+  /** Per chain asset: how much of custody's balance at the final block is left once every earlier pending release is paid. */
+  private async custodyCover(chain: ConfiguredChain, actions: readonly ActionRecord[]): Promise<Map<string, bigint>> {
+    const lockAssets = [...new Set(actions.filter((a) => a.kind === 'release').map((a) => a.chainAsset))];
+    if (lockAssets.length === 0) return new Map();
+    const { final } = await chain.adapter.head();
+    return chain.adapter.custodyBalances(final, lockAssets);
+  }
+
+  private check(chain: ConfiguredChain, a: ActionRecord, custody: Map<string, bigint>): string | null {
+    const spec = chain.assets.get(a.chainAsset);
+    if (!spec || spec.hubAsset !== a.hubAsset) return `asset ${a.chainAsset} is not the configured counterpart of ${a.hubAsset}`;
+    try {
+      if (chain.adapter.validateAddress(a.recipient) !== a.recipient) return 'the recipient is not in canonical form';
+      if (chain.adapter.toChainAmount(spec, BigInt(a.hubAmount)) !== BigInt(a.chainAmount)) return 'the chain amount does not match the hub amount';
+    } catch (e) {
+      return (e as Error).message;
+    }
+    if ((spec.mode === 'mint') !== (a.kind === 'mint')) return `a ${a.kind} of a ${spec.mode}-mode asset`;
+    if (a.kind === 'release') {
+      const left = custody.get(a.chainAsset) ?? 0n;
+      if (left < BigInt(a.chainAmount)) return `custody holds ${left} ${a.chainAsset} after earlier pending releases, less than ${a.chainAmount}`;
+      custody.set(a.chainAsset, left - BigInt(a.chainAmount));
+    }
+    return null;
+  }
+}

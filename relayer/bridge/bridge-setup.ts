@@ -1,0 +1,108 @@
+/**
+ * What the bridge roles derive from the config: one adapter per configured chain (the
+ * only place a chain family is chosen), the chain registration the hub must carry, and
+ * the role's view of the hub. Every role derives the same registration from its own
+ * config and refuses to work if the hub's record differs.
+ */
+import type pg from 'pg';
+import { getAddress } from 'viem';
+import { ChainAdapterRegistry, type ChainAdapter, type ChainAssetSpec } from '../../adapters/chain-adapter.ts';
+import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
+import type { ChainRegisterBody } from '../ledger/bridge-bodies.ts';
+import { keys, readRecord, type ChainRecord } from '../ledger/bridge-state.ts';
+import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
+import { ConfigError, KlxError } from '../ledger/errors.ts';
+import type { Ed25519Signer } from '../ledger/keys.ts';
+import type { LedgerState } from '../ledger/state.ts';
+import { genesisSpec, loadEvmDeployments, producerPublicKey, type BridgeConfig, type ChannelConfig } from '../config/config.ts';
+import { HubView } from './hub-view.ts';
+
+export interface ConfiguredChain {
+  name: string;
+  adapter: ChainAdapter;
+  registration: ChainRegisterBody;
+  /** Chain asset id → its spec (decimals, mode, hub decimals). */
+  assets: Map<string, ChainAssetSpec & { hubAsset: string }>;
+}
+
+export function bridgeChannel(cfg: BridgeConfig): { channel: ChannelConfig; bridge: NonNullable<BridgeConfig['bridge']> } {
+  const bridge = cfg.bridge;
+  if (!bridge) throw new ConfigError('the config has no "bridge" section (validator sets of the bridge channel)');
+  const channel = cfg.channels.find((c) => c.name === bridge.channel);
+  if (!channel) throw new ConfigError(`bridge.channel "${bridge.channel}" is not configured`);
+  return { channel, bridge };
+}
+
+export function configuredChains(cfg: BridgeConfig): ConfiguredChain[] {
+  const { channel, bridge } = bridgeChannel(cfg);
+  const deployments = loadEvmDeployments(cfg);
+  const hubDecimals = new Map(channel.genesis.assets.map((a) => [a.id, a.decimals]));
+  return cfg.evmChains.map((c) => {
+    const d = deployments.get(c.name);
+    if (!d) throw new ConfigError(`evm chain ${c.name}: no deployment`);
+    const adapter = new EvmAdapter({
+      chain: c.name,
+      rpcUrl: c.rpcUrl,
+      deployment: d,
+      confirmations: c.confirmations === 'finalized' ? { kind: 'finalized' } : { kind: 'blocks', count: c.confirmations.blocks },
+    });
+    const assets = new Map<string, ChainAssetSpec & { hubAsset: string }>();
+    for (const a of c.assets) {
+      const hubDec = hubDecimals.get(a.hubAsset);
+      if (hubDec === undefined) throw new ConfigError(`evm chain ${c.name}: hub asset ${a.hubAsset} is not an asset of channel ${channel.name}`);
+      let chainAsset = a.chainAsset;
+      let mode: 'lock' | 'mint' = 'lock';
+      if (a.chainAsset === 'klx') {
+        if (!d.klxToken) throw new ConfigError(`evm chain ${c.name}: the deployment has no KLX token`);
+        chainAsset = getAddress(d.klxToken);
+        mode = d.klxKind === 'bridged' ? 'mint' : 'lock';
+      } else if (a.chainAsset !== 'native') {
+        chainAsset = getAddress(a.chainAsset);
+      }
+      assets.set(chainAsset, { chainAsset, decimals: a.decimals, hubDecimals: hubDec, mode, hubAsset: a.hubAsset });
+    }
+    const registration: ChainRegisterBody = {
+      chain: c.name,
+      family: adapter.family,
+      chainRef: String(d.chainId),
+      custody: adapter.custody,
+      listeners: bridge.listeners,
+      listenerQuorum: bridge.listenerQuorum,
+      approvers: bridge.approvers,
+      approverQuorum: bridge.approverQuorum,
+      assets: [...assets.values()].map((a) => ({ hubAsset: a.hubAsset, chainAsset: a.chainAsset, chainDecimals: a.decimals, mode: a.mode })),
+    };
+    return { name: c.name, adapter, registration, assets };
+  });
+}
+
+export function adapterRegistry(chains: readonly ConfiguredChain[]): ChainAdapterRegistry {
+  const r = new ChainAdapterRegistry();
+  for (const c of chains) r.register(c.adapter);
+  return r;
+}
+
+/** Whether the hub carries exactly the registration this role's config derives (null: not registered yet). */
+export function registrationMatches(state: LedgerState, chain: ConfiguredChain): boolean | null {
+  const rec = readRecord<ChainRecord>(state, keys.chain(chain.name));
+  if (!rec) return null;
+  return canonicalJson(rec) === canonicalJson(chain.registration);
+}
+
+export class RegistrationMismatch extends KlxError {
+  constructor(chain: string) {
+    super('REGISTRATION_MISMATCH', `the hub's registration of ${chain} differs from this role's configuration (custody, validator sets or assets): refusing to act`, false, { chain });
+  }
+}
+
+export function hubViewFor(cfg: BridgeConfig, pool: pg.Pool, schema: string, key: Ed25519Signer): HubView {
+  const { channel } = bridgeChannel(cfg);
+  if (schema === cfg.schema) throw new ConfigError("a role must use its own schema, not the processors'");
+  return new HubView({
+    pool,
+    schema,
+    identity: { network: cfg.network, channel: channel.name, addressPrefix: cfg.addressPrefix, producer: producerPublicKey(channel), genesis: genesisSpec(channel) },
+    hubUrl: cfg.hubUrl ?? `http://${cfg.api.host}:${cfg.api.port}`,
+    key,
+  });
+}

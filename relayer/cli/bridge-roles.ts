@@ -1,0 +1,209 @@
+/**
+ * The bridge roles as processes: `listener`, `approver`, `submitter`, and the operator
+ * commands `listener-clear-halt` and `reobserve`. Each role follows the hub through its
+ * own verified copy (own schema), takes its keys from the environment (or *_FILE
+ * paths; never logged) and serves /health and /metrics with --status-port.
+ */
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { ConfigError } from '../ledger/errors.ts';
+import { Ed25519Signer } from '../ledger/keys.ts';
+import { type BridgeConfig, loadSecret } from '../config/config.ts';
+import { configuredChains, hubViewFor, type ConfiguredChain } from '../bridge/bridge-setup.ts';
+import type { HubView } from '../bridge/hub-view.ts';
+import { ChainListener } from '../listener/chain-listener.ts';
+import { ListenerStore } from '../listener/listener-store.ts';
+import { ActionApprover } from '../approver/action-approver.ts';
+import { ActionLander } from '../submitter/action-lander.ts';
+import { ActionQueue } from '../submitter/action-queue.ts';
+import { HubActionSource } from '../submitter/hub-action-source.ts';
+import { SubmissionStore } from '../submitter/submission-store.ts';
+import { createLogger } from '../observability/observability.ts';
+import { startStatusServer } from '../observability/status-server.ts';
+import { createPool } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { configFrom, onShutdown } from './shared.ts';
+import type pg from 'pg';
+
+interface RoleOpts {
+  config?: string;
+  schema?: string;
+  statusPort?: string;
+}
+
+interface Role {
+  cfg: BridgeConfig;
+  log: Logger;
+  pool: pg.Pool;
+  hub: HubView;
+  chains: ConfiguredChain[];
+  abort: AbortController;
+  health: Record<string, unknown> & { status: 'ok' | 'halted' | 'starting' };
+}
+
+/** Shared start-up of a role: config, own schema, verified hub copy, adapters, status endpoint, shutdown. */
+async function startRole(role: string, opts: RoleOpts): Promise<Role> {
+  const cfg = configFrom(opts);
+  const log = createLogger(cfg.log.level).child({ role });
+  if (opts.statusPort !== undefined && !/^[0-9]{1,5}$/.test(opts.statusPort)) throw new ConfigError('--status-port must be a port number');
+  const hubKey = Ed25519Signer.fromSeedHex(loadSecret('KLX_HUB_KEY', 'the role\'s hub key (hex ed25519 seed)'));
+  const chains = configuredChains(cfg);
+  const pool = createPool(cfg.databaseUrl, 4);
+  const schema = opts.schema ?? `${role}_${Buffer.from(hubKey.publicKey).toString('hex').slice(0, 12)}`;
+  const hub = hubViewFor(cfg, pool, schema, hubKey);
+  const abort = new AbortController();
+  const health: Role['health'] = { status: 'ok', role, schema, address: hub.address };
+  hub.on('halted', (e) => {
+    // A block that does not verify: this role stops rather than act on a history it cannot trust.
+    log.fatal({ height: e.height.toString(), reason: e.reason }, `hub copy halted: ${e.message}; stopping`);
+    health.status = 'halted';
+    abort.abort();
+    process.exitCode = 3;
+  });
+  hub.on('source-error', (e) => log.warn(`hub block source: ${e.message}`));
+  hub.on('tx-rejected', (e) => log.warn({ type: e.type, code: e.code }, `hub refused a transaction: ${e.message}`));
+  await hub.start();
+  log.info({ schema, address: hub.address, height: hub.height.toString(), chains: chains.map((c) => c.name) }, `${role} started`);
+  const status =
+    opts.statusPort === undefined
+      ? undefined
+      : await startStatusServer(Number(opts.statusPort), cfg.api.host, {
+          health: () => ({ ...health, hubHeight: hub.height.toString() }),
+          metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: `klx_role_hub_height{role="${role}"} ${hub.height}\n` }),
+        });
+  if (status) log.info({ port: status.port }, 'status endpoint listening');
+  onShutdown(async () => {
+    abort.abort();
+    await hub.stop();
+    await status?.close();
+    await pool.end();
+  });
+  return { cfg, log, pool, hub, chains, abort, health };
+}
+
+function roleOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'config file (default: $KLX_CONFIG)')
+    .option('--schema <name>', "this role's own schema (default: <role>_<key prefix>)")
+    .option('--status-port <port>', 'serve /health and /metrics on this port (0: any free port)');
+}
+
+export function registerBridgeRoleCommands(program: Command): void {
+  roleOptions(program.command('listener').description('watch every configured chain at its confirmation depth and attest bridge events to the hub (key: KLX_HUB_KEY)')).action(
+    async (opts: RoleOpts) => {
+      const r = await startRole('listener', opts);
+      const store = new ListenerStore(r.pool, schemaOf(r));
+      const listeners = r.chains.map((c, i) => new ChainListener(c, r.hub, store, i + 1));
+      for (const l of listeners) {
+        l.on('attested', (e) => r.log.info({ chain: e.chain, count: e.count, first: e.firstEventId, last: e.lastEventId, final: e.finalHeight.toString() }, 'attested'));
+        l.on('halted', (e) => {
+          r.health[`halted:${e.chain}`] = e.reason;
+          r.log.error({ chain: e.chain }, `chain halted: ${e.reason} (clear with: klx-bridge listener-clear-halt ${e.chain})`);
+        });
+        l.on('alarm', (e) => r.log.warn({ chain: e.chain, code: e.code }, e.message));
+      }
+      await Promise.all(listeners.map((l) => l.run(r.abort.signal)));
+    },
+  );
+
+  roleOptions(
+    program.command('approver').description("re-derive each withdrawal action from this approver's own verified hub copy and sign it (keys: KLX_HUB_KEY, KLX_CHAIN_KEY_EVM)"),
+  ).action(async (opts: RoleOpts) => {
+    const r = await startRole('approver', opts);
+    const secret = loadSecret('KLX_CHAIN_KEY_EVM', "the approver's EVM key (hex secp256k1)");
+    const approver = new ActionApprover(r.chains.map((c, i) => ({ chain: c, signer: c.adapter.signer(secret), lane: i + 1 })), r.hub);
+    approver.on('approved', (e) => r.log.info({ chain: e.chain, actions: e.actionIds }, 'approved'));
+    approver.on('refused', (e) => r.log.warn({ chain: e.chain, action: e.actionId }, `not approving: ${e.reason}`));
+    approver.on('alarm', (e) => r.log.warn({ chain: e.chain, code: e.code }, e.message));
+    await approver.run(r.abort.signal);
+  });
+
+  roleOptions(
+    program.command('submitter').description('land signed actions on every configured chain in strict id order through per-chain BullMQ queues (key: KLX_PAYER_KEY_EVM)'),
+  ).action(async (opts: RoleOpts) => {
+    const r = await startRole('submitter', opts);
+    if (!r.cfg.redisUrl) throw new ConfigError('the submitter needs redisUrl (or REDIS_URL)');
+    const payer = loadSecret('KLX_PAYER_KEY_EVM', "the submitter's fee-paying EVM key (hex secp256k1)");
+    const store = new SubmissionStore(r.pool, schemaOf(r));
+    const source = new HubActionSource(r.hub, (chain) => {
+      const c = r.chains.find((x) => x.name === chain);
+      if (!c) throw new ConfigError(`unknown chain ${chain}`);
+      return c.adapter;
+    });
+    const landers = r.chains.map((c) => new ActionLander({ adapter: c.adapter, source, store, payerSecret: payer, pollIntervalMs: 20, holdBaseMs: 200, holdMaxMs: 5000 }));
+    const url = new URL(r.cfg.redisUrl);
+    const queue = new ActionQueue({
+      connection: { host: url.hostname, port: Number(url.port || 6379), ...(url.password ? { password: decodeURIComponent(url.password) } : {}), maxRetriesPerRequest: null },
+      prefix: `klx:${r.cfg.network}`,
+      source,
+      landers,
+      reconcileIntervalMs: 5000,
+      backoffBaseMs: 200,
+      backoffMaxMs: 5000,
+    });
+    queue.on('submitted', (e) => r.log.info({ chain: e.chain, tx: e.txHash, first: e.firstId.toString(), last: e.lastId.toString() }, 'submitted'));
+    queue.on('landed', (e) => r.log.info({ chain: e.chain, tx: e.txHash, first: e.firstId.toString(), last: e.lastId.toString() }, 'landed'));
+    queue.on('retry', (e) => r.log.warn({ chain: e.chain, action: e.actionId.toString(), code: e.code }, `retrying: ${e.message}`));
+    queue.on('failed', (e) => r.log.error({ chain: e.chain, action: e.actionId.toString(), code: e.code }, `failed for good: ${e.message}`));
+    queue.on('queue-error', (e) => r.log.warn({ chain: e.chain }, `queue: ${e.message}`));
+    await queue.start();
+    // New signed actions become jobs as soon as the verified copy shows them.
+    let enqueued = new Map<string, bigint>();
+    const onBlock = () => {
+      void (async () => {
+        const next = new Map<string, bigint>();
+        for (const c of r.chains) {
+          const ids = await source.pendingIds(c.name);
+          for (const id of ids) if (id > (enqueued.get(c.name) ?? 0n)) await queue.enqueue(c.name, id);
+          next.set(c.name, ids.length ? (ids[ids.length - 1] as bigint) : (enqueued.get(c.name) ?? 0n));
+        }
+        enqueued = next;
+      })().catch((e: unknown) => r.log.warn(`enqueue: ${(e as Error).message}`));
+    };
+    r.hub.on('block-verified', onBlock);
+    await new Promise<void>((resolve) => r.abort.signal.addEventListener('abort', () => resolve()));
+    await queue.close();
+  });
+
+  program
+    .command('listener-clear-halt <chain>')
+    .description("operator command: clear a listener's persisted halt of <chain> after investigating it (env KLX_HUB_KEY selects the listener)")
+    .option('-c, --config <file>', 'config file (default: $KLX_CONFIG)')
+    .option('--schema <name>', "the listener's schema (default: listener_<key prefix>)")
+    .action(async (chain: string, opts: RoleOpts) => {
+      const cfg = configFrom(opts);
+      const hubKey = Ed25519Signer.fromSeedHex(loadSecret('KLX_HUB_KEY', "the listener's hub key"));
+      const schema = opts.schema ?? `listener_${Buffer.from(hubKey.publicKey).toString('hex').slice(0, 12)}`;
+      const pool = createPool(cfg.databaseUrl, 1);
+      try {
+        const client = await pool.connect();
+        await migrate(client, schema).finally(() => client.release());
+        const cleared = await new ListenerStore(pool, schema).clearHalt(chain);
+        console.log(cleared ? `cleared the halt of ${chain}` : `${chain} was not halted`);
+      } finally {
+        await pool.end();
+      }
+    });
+
+  roleOptions(program.command('reobserve <chain> <txhash>').description('listener operator command: re-examine one chain transaction and attest its events if they are final and not yet applied')).action(
+    async (chainName: string, txHash: string, opts: RoleOpts) => {
+      const r = await startRole('listener', opts);
+      try {
+        const chain = r.chains.find((c) => c.name === chainName);
+        if (!chain) throw new ConfigError(`chain "${chainName}" is not configured`);
+        await r.hub.waitForHeight(await r.hub.client.headHeight());
+        const listener = new ChainListener(chain, r.hub, new ListenerStore(r.pool, schemaOf(r)), r.chains.indexOf(chain) + 1);
+        const report = await listener.reobserve(txHash);
+        console.log(JSON.stringify({ chain: chainName, txHash, events: report }, null, 2));
+      } finally {
+        r.abort.abort();
+        await r.hub.stop();
+        await r.pool.end();
+      }
+    },
+  );
+}
+
+function schemaOf(r: Role): string {
+  return String(r.health.schema);
+}

@@ -1,0 +1,113 @@
+/** The listener's durable state in its own schema: per-chain cursor, attested blocks, halts. */
+import type pg from 'pg';
+import type { BlockRef } from '../../adapters/chain-adapter.ts';
+import { schemaIdent } from '../store/db.ts';
+
+export interface ListenerCursor {
+  block: BlockRef;
+  nextEventId: bigint | null;
+  /** Per chain asset: deposits minus paid releases seen so far; custody never holds less. */
+  custodyFloor: Record<string, string>;
+}
+
+export class ListenerStore {
+  private readonly s: string;
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+  ) {
+    this.s = schemaIdent(schema);
+  }
+
+  async cursor(chain: string): Promise<ListenerCursor | null> {
+    const r = await this.pool.query<{ block_height: string; block_hash: string; next_event_id: string | null; custody_floor: Record<string, string> }>(
+      `SELECT block_height::text, block_hash, next_event_id::text, custody_floor FROM ${this.s}.listener_cursors WHERE chain = $1`,
+      [chain],
+    );
+    const row = r.rows[0];
+    if (!row) return null;
+    return {
+      block: { height: BigInt(row.block_height), hash: row.block_hash },
+      nextEventId: row.next_event_id === null ? null : BigInt(row.next_event_id),
+      custodyFloor: row.custody_floor,
+    };
+  }
+
+  /** Advances the cursor and records the attested blocks in one transaction. */
+  async advance(chain: string, cursor: ListenerCursor, attested: readonly BlockRef[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO ${this.s}.listener_cursors (chain, block_height, block_hash, next_event_id, custody_floor, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (chain) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash,
+           next_event_id = EXCLUDED.next_event_id, custody_floor = EXCLUDED.custody_floor, updated_at = now()`,
+        [chain, cursor.block.height.toString(), cursor.block.hash, cursor.nextEventId?.toString() ?? null, JSON.stringify(cursor.custodyFloor)],
+      );
+      if (attested.length > 0) {
+        await client.query(
+          `INSERT INTO ${this.s}.listener_attested_blocks (chain, block_height, block_hash)
+           SELECT $1, h, hs FROM unnest($2::numeric[], $3::text[]) AS t(h, hs)
+           ON CONFLICT (chain, block_height) DO UPDATE SET block_hash = EXCLUDED.block_hash`,
+          [chain, attested.map((b) => b.height.toString()), attested.map((b) => b.hash)],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The most recent attested blocks (what a reorg check must re-confirm). */
+  async attestedBlocks(chain: string, limit = 64): Promise<BlockRef[]> {
+    const r = await this.pool.query<{ block_height: string; block_hash: string }>(
+      `SELECT block_height::text, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC LIMIT $2`,
+      [chain, limit],
+    );
+    return r.rows.map((x) => ({ height: BigInt(x.block_height), hash: x.block_hash }));
+  }
+
+  async halt(chain: string, reason: string, height: bigint | null): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.s}.listener_halts (chain, reason, block_height) VALUES ($1, $2, $3) ON CONFLICT (chain) DO NOTHING`,
+      [chain, reason, height?.toString() ?? null],
+    );
+  }
+
+  async halted(chain: string): Promise<{ reason: string; height: string | null } | null> {
+    const r = await this.pool.query<{ reason: string; block_height: string | null }>(
+      `SELECT reason, block_height::text FROM ${this.s}.listener_halts WHERE chain = $1`,
+      [chain],
+    );
+    const row = r.rows[0];
+    return row ? { reason: row.reason, height: row.block_height } : null;
+  }
+
+  /**
+   * Operator command: clears a halt after investigation. The attested blocks at and above
+   * the halted height are forgotten (the operator accepted the new history), so the
+   * reorg check does not trip again on the same blocks.
+   */
+  async clearHalt(chain: string): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const r = await client.query<{ block_height: string | null }>(`DELETE FROM ${this.s}.listener_halts WHERE chain = $1 RETURNING block_height::text`, [chain]);
+      const row = r.rows[0];
+      if (row?.block_height) {
+        await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, row.block_height]);
+      }
+      await client.query('COMMIT');
+      return row !== undefined;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * ActionCosigner: the processor's part of every withdrawal. It registers the configured
+ * chains on the bridge channel (once), and co-signs action n with the processor's chain
+ * key once M approvers' shares of the same payload are on the hub and verify against
+ * the chain's signer set. Its co-signature is itself a hub transaction (`cosign`), so
+ * the signed action is in PostgreSQL before any submitter can see it.
+ */
+import type { ChainSigner } from '../../adapters/chain-adapter.ts';
+import type { ActionRecord } from '../ledger/bridge-state.ts';
+import { MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
+import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
+import type { KlxError } from '../ledger/errors.ts';
+import type { Ed25519Signer } from '../ledger/keys.ts';
+import { addressFromPublicKey } from '../ledger/address.ts';
+import { signTx, type ChannelContext } from '../ledger/transaction.ts';
+import type { TxBodies } from '../ledger/tx-bodies.ts';
+import { TypedEmitter } from '../events.ts';
+import type { ChannelStore } from '../store/channel-store.ts';
+import type { ConfiguredChain } from '../bridge/bridge-setup.ts';
+import { shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
+import type { ChannelProcessor } from './processor.ts';
+
+export interface CosignerEvents {
+  registered: { chain: string };
+  cosigned: { chain: string; actionIds: string[] };
+  alarm: { chain: string; code: string; message: string };
+}
+
+const REGISTER_LANE = 1;
+const COSIGN_LANE = 2;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class ActionCosigner extends TypedEmitter<CosignerEvents> {
+  private readonly address: string;
+  private readonly nonces = new Map<number, bigint>();
+
+  constructor(
+    private readonly processor: ChannelProcessor,
+    private readonly store: ChannelStore,
+    private readonly context: ChannelContext,
+    private readonly producer: Ed25519Signer,
+    private readonly chains: readonly { chain: ConfiguredChain; signer: ChainSigner }[],
+  ) {
+    super();
+    this.address = addressFromPublicKey(context.addressPrefix, producer.publicKey);
+  }
+
+  async run(signal: AbortSignal, pollMs = 20): Promise<void> {
+    while (!signal.aborted) {
+      let worked = 0;
+      if (this.processor.isLeader) {
+        for (const c of this.chains) {
+          try {
+            worked += await this.tick(c);
+          } catch (e) {
+            this.nonces.clear(); // a failed submission may not have consumed its nonce
+            this.emit('alarm', { chain: c.chain.name, code: (e as KlxError).code ?? 'ERROR', message: (e as Error).message });
+          }
+        }
+      }
+      if (worked === 0) await sleep(pollMs);
+    }
+  }
+
+  private async submit<T extends keyof TxBodies>(type: T, body: TxBodies[T], lane: number): Promise<void> {
+    const nonce = this.nonces.get(lane) ?? BigInt((await this.store.noncesOf(this.address))[String(lane)] ?? '0');
+    const tx = signTx({ ...this.context, type, sender: this.address, lane, nonce, body }, this.producer);
+    await this.processor.submit(tx);
+    this.nonces.set(lane, nonce + 1n);
+  }
+
+  async tick(c: { chain: ConfiguredChain; signer: ChainSigner }): Promise<number> {
+    const { chain, signer } = c;
+    const rec = await this.store.record(`chain/${chain.name}`);
+    if (rec === null) {
+      await this.submit('chain-register', chain.registration, REGISTER_LANE);
+      this.emit('registered', { chain: chain.name });
+      return 1;
+    }
+    if (canonicalJson(rec as CanonicalValue) !== canonicalJson(chain.registration)) {
+      throw Object.assign(new Error(`the hub's registration of ${chain.name} differs from the configuration: not co-signing`), { code: 'REGISTRATION_MISMATCH' });
+    }
+    const created = (await this.store.recordsWithStatus(`action/${chain.name}/`, 'created', 4 * MAX_SIGNATURES_PER_TX)) as ActionRecord[];
+    const items: SignatureShareBody[] = [];
+    for (const a of created) {
+      const unsigned = unsignedOf(chain.adapter, a);
+      const shares = validApproverShares(chain.adapter, unsigned, a);
+      if (shares.length < chain.registration.approverQuorum) continue;
+      const request = chain.adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
+      if (!request) continue;
+      items.push(shareToBody(BigInt(a.actionId), unsigned.payloadHash, { signer: signer.address, role: 'processor', round: request.round, signature: signer.sign(request) }));
+      if (items.length >= MAX_SIGNATURES_PER_TX) break;
+    }
+    if (items.length === 0) return 0;
+    await this.submit('cosign', { chain: chain.name, items }, COSIGN_LANE);
+    this.emit('cosigned', { chain: chain.name, actionIds: items.map((i) => i.actionId) });
+    return items.length;
+  }
+}
