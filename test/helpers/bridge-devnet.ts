@@ -29,6 +29,10 @@ export interface EvmSide {
 }
 
 export interface BridgeDevnet {
+  schemaPrefix: string;
+  /** Stops / restarts the timer that mines empty blocks (a deposit then stays below its depth). */
+  pauseMining(): Promise<void>;
+  resumeMining(): void;
   db: TestDatabase;
   cluster: BridgeCluster;
   hub: ChannelClient;
@@ -43,7 +47,7 @@ async function rpcCall(url: string, method: string, params: unknown[] = []): Pro
   return body.result;
 }
 
-export async function startBridgeDevnet(label: string, opts: { confirmationBlocks?: number; mineEveryMs?: number } = {}): Promise<BridgeDevnet> {
+export async function startBridgeDevnet(label: string, opts: { confirmationBlocks?: number; mineEveryMs?: number; redisUrl?: string } = {}): Promise<BridgeDevnet> {
   const dir = mkdtempSync(join(tmpdir(), `klx-${label}-`));
   const db = await createTestDatabase(label);
   const evm = await startDevnetEvm(dir, await freePort());
@@ -61,22 +65,28 @@ export async function startBridgeDevnet(label: string, opts: { confirmationBlock
   }
   // Empty blocks on a timer: a deposit reaches its confirmation depth without other traffic.
   let mining = true;
+  let paused = false;
+  let tick: Promise<unknown> = Promise.resolve();
   const miner = (async () => {
     while (mining) {
-      await Promise.all(evm.chains.map((c) => rpcCall(c.rpcUrl, 'evm_mine').catch(() => undefined)));
+      if (!paused) {
+        tick = Promise.all(evm.chains.map((c) => rpcCall(c.rpcUrl, 'evm_mine').catch(() => undefined)));
+        await tick;
+      }
       await new Promise((r) => setTimeout(r, opts.mineEveryMs ?? 250));
     }
   })();
+  const schemaPrefix = `t${randomBytes(3).toString('hex')}_`;
   const apiPort = await freePort();
   let cluster: BridgeCluster;
   try {
     cluster = await BridgeCluster.start({
       databaseUrl: db.url,
-      redisUrl: REDIS_URL,
+      redisUrl: opts.redisUrl ?? REDIS_URL,
       chains: evm.chains.map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, deploymentFile: c.deploymentFile })),
       dir,
       apiPort,
-      schemaPrefix: `t${randomBytes(3).toString('hex')}_`,
+      schemaPrefix,
       confirmationBlocks: opts.confirmationBlocks ?? 2,
       fresh: true,
       ...(process.env.KLX_TEST_ROLE_LOGS ? { onOutput: (role: string, line: string) => console.log(`[${role}] ${line}`) } : {}),
@@ -98,6 +108,14 @@ export async function startBridgeDevnet(label: string, opts: { confirmationBlock
     return true;
   }, 60_000);
   return {
+    schemaPrefix,
+    async pauseMining() {
+      paused = true;
+      await tick;
+    },
+    resumeMining() {
+      paused = false;
+    },
     db,
     cluster,
     hub,
