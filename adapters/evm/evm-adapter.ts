@@ -2,67 +2,24 @@
  * The ChainAdapter of EVM chains (Ethereum, Polygon: two configurations of one adapter)
  * over the KlxBridge contract, through viem. Chain asset ids: "native" for the native
  * coin (address(0) in the contract), checksummed token addresses otherwise. Pure parts
- * (addresses, amounts, EIP-712, signatures, log decoding) live in evm-codec.ts.
+ * live in evm-codec.ts (addresses, amounts, EIP-712, log decoding) and evm-signing.ts
+ * (the signer set); RPC failures, gas and fees in evm-rpc.ts.
  */
-import {
-  BaseError,
-  BlockNotFoundError,
-  Eip1559FeesNotSupportedError,
-  TransactionNotFoundError,
-  TransactionReceiptNotFoundError,
-  bytesToHex,
-  createPublicClient,
-  defineChain,
-  encodeFunctionData,
-  erc20Abi,
-  getAbiItem,
-  http,
-  keccak256,
-  zeroAddress,
-  type Address,
-  type Hex,
-} from 'viem';
+import { BlockNotFoundError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, encodeFunctionData, erc20Abi, getAbiItem, keccak256, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ConfigError, KlxError } from '../../relayer/ledger/errors.ts';
 import {
-  BadChainAddress,
-  ChainRpcError,
-  UnrepresentableAmount,
-  type BlockRef,
-  type ChainAdapter,
-  type ChainAssetSpec,
-  type ChainEvent,
-  type ChainSigner,
-  type ExecutionObservation,
-  type HubAction,
-  type SignatureShare,
-  type SignedAction,
-  type SigningRequest,
-  type SubmissionRecord,
-  type SubmissionState,
-  type UnsignedAction,
+  BadChainAddress, ChainRpcError, UnrepresentableAmount,
+  type BlockRef, type ChainAdapter, type ChainAssetSpec, type ChainEvent, type ChainSigner, type ExecutionObservation, type HubAction,
+  type SignatureShare, type SignedAction, type SigningRequest, type SubmissionRecord, type SubmissionState, type UnsignedAction,
 } from '../chain-adapter.ts';
 import type { EvmDeployment } from './deployment.ts';
 import {
-  ActionKind,
-  MAX_UINT256,
-  actionDigest,
-  actionToPayload,
-  bridgeEvents,
-  byChainPosition,
-  canonicalAddress,
-  chainToHubAmount,
-  hubToChainAmount,
-  klxBridgeAbi,
-  observationOfLog,
-  parseSecretKey,
-  tokenOfAsset,
-  type EvmAction,
-  type EvmDomain,
-  type RawLog,
+  ActionKind, MAX_UINT256, actionDigest, actionToPayload, bridgeEvents, byChainPosition, canonicalAddress, chainToHubAmount,
+  hubToChainAmount, klxBridgeAbi, observationOfLog, parseSecretKey, tokenOfAsset, type EvmAction, type EvmDomain, type RawLog,
 } from './evm-codec.ts';
+import { currentFees, errorSummary, errorText, isErrorOf, isTransient, makeEvmClient, mapLimit, rpcFailure, submissionGasFloor, submissionGasLimit, type EvmClient } from './evm-rpc.ts';
 import { EvmSignerSet, evmSigner } from './evm-signing.ts';
-import { errorSummary, errorText, isRevert, isTransient, mapLimit, rpcFailure } from './evm-rpc-errors.ts';
 
 export type EvmConfirmations = { kind: 'finalized' } | { kind: 'blocks'; count: number };
 
@@ -88,38 +45,14 @@ const READ_CONCURRENCY = 8;
 const MAX_UINT64 = (1n << 64n) - 1n;
 const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
-/**
- * The least gas a submission gets. Gas estimation finds the smallest limit at which the
- * transaction succeeds, but a payout that runs out of gas does not revert (it becomes
- * claimable), so an estimate alone could starve payouts. The contract caps each payout
- * at 200,000 gas (tokens) and 30,000 (native); this floor covers that cap, the signature
- * checks and the bookkeeping of every action.
- */
-export function submissionGasFloor(actions: number, approverQuorum: number): bigint {
-  return 60_000n + BigInt(actions) * (280_000n + 12_000n * BigInt(approverQuorum + 1));
-}
-
-function makeClient(name: string, chainId: number, rpcUrl: string, pollingIntervalMs: number | undefined) {
-  return createPublicClient({
-    // Only the id matters to viem here (fee estimation wants a chain); the symbol is cosmetic.
-    chain: defineChain({ id: chainId, name, nativeCurrency: { name: 'native', symbol: 'NATIVE', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } }),
-    transport: http(rpcUrl, { retryCount: 0 }),
-    cacheTime: 0, // a cached block number would make head() stale
-    ...(pollingIntervalMs === undefined ? {} : { pollingInterval: pollingIntervalMs }),
-  });
-}
-
-const notFound = (err: unknown, kind: typeof BlockNotFoundError | typeof TransactionNotFoundError | typeof TransactionReceiptNotFoundError) =>
-  err instanceof BaseError && err.walk((e) => e instanceof kind) !== null;
-
-const reorged = (chain: string, ref: BlockRef, detail: string, retriable: boolean) =>
-  new ChainRpcError(chain, `the chain reorganised: block ${ref.height} is no longer ${ref.hash} ${detail}`, retriable);
+const reorged = (chain: string, ref: BlockRef, when: string, retriable: boolean) =>
+  new ChainRpcError(chain, `the chain reorganised ${when}: block ${ref.height} is no longer ${ref.hash}`, retriable);
 
 export class EvmAdapter implements ChainAdapter {
   readonly family = 'evm' as const;
   readonly chain: string;
   readonly custody: Address;
-  private readonly client: ReturnType<typeof makeClient>;
+  private readonly client: EvmClient;
   private readonly domain: EvmDomain;
   private readonly startBlock: bigint;
   private readonly confirmations: EvmConfirmations;
@@ -155,7 +88,7 @@ export class EvmAdapter implements ChainAdapter {
     const chunk = o.logChunkBlocks ?? DEFAULT_LOG_CHUNK_BLOCKS;
     if (!Number.isInteger(chunk) || chunk < 1) throw new ConfigError(`${o.chain}: logChunkBlocks must be a positive whole number`);
     this.logChunk = BigInt(chunk);
-    this.client = makeClient(o.chain, d.chainId, o.rpcUrl, o.pollingIntervalMs);
+    this.client = makeEvmClient(o.chain, d.chainId, o.rpcUrl, o.pollingIntervalMs);
   }
 
   // ---------------------------------------------------------------- addresses and amounts
@@ -194,10 +127,10 @@ export class EvmAdapter implements ChainAdapter {
     if (after && after.height > upTo.height) {
       throw new KlxError('BAD_SCAN_RANGE', `${this.chain}: scan start ${after.height} is above its end ${upTo.height}`, false, { chain: this.chain });
     }
-    await this.requireCanonical(upTo, 'since it was read as final', true);
+    await this.requireCanonical(upTo, 'since the scan end was read as final', true);
     // A changed block below the scan start means events already reported may be gone:
     // retrying cannot fix that, the listener must stop.
-    if (after) await this.requireCanonical(after, 'although it was scanned already: the listener must stop', false);
+    if (after) await this.requireCanonical(after, 'below the scan start, where events were already reported (the listener must stop)', false);
     let from = after ? after.height + 1n : this.startBlock;
     if (from < this.startBlock) from = this.startBlock;
     const events: ChainEvent[] = [];
@@ -218,7 +151,7 @@ export class EvmAdapter implements ChainAdapter {
     }
     await this.requireCanonicalBlocks(events.map((e) => e.block));
     // upTo still canonical means all its ancestors are: nothing changed while reading.
-    await this.requireCanonical(upTo, 'while scanning', true);
+    await this.requireCanonical(upTo, 'during the scan', true);
     return events.sort(byChainPosition);
   }
 
@@ -231,7 +164,7 @@ export class EvmAdapter implements ChainAdapter {
     try {
       logs = (await this.client.getTransactionReceipt({ hash: txHash as Hex })).logs;
     } catch (err) {
-      if (notFound(err, TransactionReceiptNotFoundError)) return [];
+      if (isErrorOf(err, TransactionReceiptNotFoundError)) return [];
       throw rpcFailure(this.chain, 'eth_getTransactionReceipt', err);
     }
     return logs
@@ -250,10 +183,11 @@ export class EvmAdapter implements ChainAdapter {
     return null;
   }
 
+  /** Keyed by the asset ids exactly as given ("native" or a token address in any accepted spelling). */
   async custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>> {
     const tokens = assets.map((a) => tokenOfAsset(this.chain, a));
     await this.ready();
-    await this.requireCanonical(at, 'before reading balances', true);
+    await this.requireCanonical(at, 'before the balance read', true);
     const balances = await mapLimit(tokens, READ_CONCURRENCY, (token) =>
       this.rpc(`balance of ${token === zeroAddress ? 'native' : token}`, () =>
         token === zeroAddress
@@ -261,7 +195,7 @@ export class EvmAdapter implements ChainAdapter {
           : this.client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [this.custody], blockNumber: at.height }),
       ),
     );
-    await this.requireCanonical(at, 'while reading balances', true);
+    await this.requireCanonical(at, 'during the balance read', true);
     return new Map(assets.map((a, i) => [a, balances[i] ?? 0n]));
   }
 
@@ -327,9 +261,9 @@ export class EvmAdapter implements ChainAdapter {
             args: [first.action.actionId, signed.map((s) => tuple(s.action)), signed.map((s) => s.processorSignature), signed.map((s) => s.approverSignatures)],
           });
     await this.ready();
-    const gas = await this.gasLimit(payer.address, data, signed.length);
+    const gas = await submissionGasLimit(this.client, this.chain, { from: payer.address, to: this.custody, data }, submissionGasFloor(signed.length, this.approverQuorum));
     const base = { chainId: this.domain.chainId, to: this.custody, data, gas, nonce: Number(payerNonce), value: 0n };
-    const fees = await this.fees();
+    const fees = await currentFees(this.client, this.chain);
     const raw =
       fees.type === 'eip1559'
         ? await payer.signTransaction({ ...base, type: 'eip1559', maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas })
@@ -363,7 +297,7 @@ export class EvmAdapter implements ChainAdapter {
       const receipt = await this.client.getTransactionReceipt({ hash: record.txHash as Hex });
       return receipt.status === 'success' ? 'included' : 'reverted';
     } catch (err) {
-      if (!notFound(err, TransactionReceiptNotFoundError)) throw rpcFailure(this.chain, 'eth_getTransactionReceipt', err);
+      if (!isErrorOf(err, TransactionReceiptNotFoundError)) throw rpcFailure(this.chain, 'eth_getTransactionReceipt', err);
     }
     return (await this.transactionKnown(record.txHash as Hex)) ? 'pending' : 'unknown';
   }
@@ -441,7 +375,7 @@ export class EvmAdapter implements ChainAdapter {
       if (b.hash === null) return null;
       return { height, hash: b.hash.toLowerCase() };
     } catch (err) {
-      if (notFound(err, BlockNotFoundError)) return null;
+      if (isErrorOf(err, BlockNotFoundError)) return null;
       throw rpcFailure(this.chain, `block ${height}`, err);
     }
   }
@@ -456,10 +390,10 @@ export class EvmAdapter implements ChainAdapter {
     const byHeight = new Map<bigint, BlockRef>();
     for (const b of blocks) {
       const seen = byHeight.get(b.height);
-      if (seen && seen.hash !== b.hash) throw reorged(this.chain, seen, 'while scanning (two hashes at one height)', true);
+      if (seen && seen.hash !== b.hash) throw reorged(this.chain, seen, 'during the scan (two hashes at one height)', true);
       byHeight.set(b.height, b);
     }
-    await mapLimit([...byHeight.values()], READ_CONCURRENCY, (b) => this.requireCanonical(b, 'while scanning', true));
+    await mapLimit([...byHeight.values()], READ_CONCURRENCY, (b) => this.requireCanonical(b, 'during the scan', true));
   }
 
   private async nextActionIdAt(blockNumber: bigint | undefined): Promise<bigint> {
@@ -469,36 +403,12 @@ export class EvmAdapter implements ChainAdapter {
     return BigInt(id);
   }
 
-  private async gasLimit(payer: Address, data: Hex, actions: number): Promise<bigint> {
-    const floor = submissionGasFloor(actions, this.approverQuorum);
-    try {
-      const estimate = await this.client.estimateGas({ account: payer, to: this.custody, data });
-      const padded = (estimate * 6n) / 5n;
-      return padded > floor ? padded : floor;
-    } catch (err) {
-      // A revert now may not be one at inclusion (an earlier action still in the pool);
-      // the contract refuses a double execution by itself.
-      if (isRevert(err)) return floor;
-      throw rpcFailure(this.chain, 'eth_estimateGas', err);
-    }
-  }
-
-  private async fees(): Promise<{ type: 'eip1559'; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { type: 'legacy'; gasPrice: bigint }> {
-    try {
-      const f = await this.client.estimateFeesPerGas({ type: 'eip1559' });
-      return { type: 'eip1559', maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas };
-    } catch (err) {
-      if (!(err instanceof BaseError && err.walk((e) => e instanceof Eip1559FeesNotSupportedError))) throw rpcFailure(this.chain, 'fee estimation', err);
-    }
-    return { type: 'legacy', gasPrice: await this.rpc('eth_gasPrice', () => this.client.getGasPrice()) };
-  }
-
   private async transactionKnown(hash: Hex): Promise<boolean> {
     try {
       await this.client.getTransaction({ hash });
       return true;
     } catch (err) {
-      if (notFound(err, TransactionNotFoundError)) return false;
+      if (isErrorOf(err, TransactionNotFoundError)) return false;
       throw rpcFailure(this.chain, 'eth_getTransactionByHash', err);
     }
   }

@@ -19,10 +19,15 @@ export function klxBridgeAbi(): KlxBridgeAbi {
   return bridgeAbi;
 }
 
-/** The two events listeners observe; both draw ids from the contract's one `nextEventId`. */
-export function bridgeEvents() {
+const observedEvents = () => {
   const abi = klxBridgeAbi();
   return [getAbiItem({ abi, name: 'Deposit' }), getAbiItem({ abi, name: 'ActionExecuted' })] as const;
+};
+let events: ReturnType<typeof observedEvents> | undefined;
+/** The two events listeners observe; both draw ids from the contract's one `nextEventId`. */
+export function bridgeEvents(): ReturnType<typeof observedEvents> {
+  events ??= observedEvents();
+  return events;
 }
 
 // ---------------------------------------------------------------- addresses and assets

@@ -198,8 +198,8 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
   }
 
   /**
-   * Resolves the chain's pending records; returns how many it closed. Throws (retriably)
-   * while one is still in flight, so nothing new is sent next to it.
+   * Resolves the chain's pending records; returns how many it closed. A record still in
+   * flight is waited for (bounded; then SUBMISSION_TIMEOUT), so nothing new goes next to it.
    */
   private async resolvePending(): Promise<number> {
     let closed = 0;

@@ -28,7 +28,8 @@ import { KlxError } from '../../relayer/ledger/errors.ts';
 import { ChainRpcError, type ChainAdapter, type ChainAssetSpec, type SignatureShare, type SubmissionRecord, type SubmissionState, type UnsignedAction } from '../../adapters/chain-adapter.ts';
 import { deployEvmBridge, type EvmValidatorSet } from '../../adapters/evm/deploy.ts';
 import type { EvmDeployment } from '../../adapters/evm/deployment.ts';
-import { EvmAdapter, submissionGasFloor, type EvmConfirmations } from '../../adapters/evm/evm-adapter.ts';
+import { EvmAdapter, type EvmConfirmations } from '../../adapters/evm/evm-adapter.ts';
+import { submissionGasFloor } from '../../adapters/evm/evm-rpc.ts';
 import { klxBridgeAbi } from '../../adapters/evm/evm-codec.ts';
 import { ANVIL_ADDRESS_0, ANVIL_KEY_0, startAnvil, type Anvil } from '../helpers/anvil.ts';
 import { freePort } from '../helpers/processes.ts';
@@ -336,7 +337,9 @@ for (const config of CONFIGS) {
             (e) => e instanceof KlxError && e.code === 'BAD_SIGNER_KEY' && !e.message.includes(bad.slice(2, 20)),
           );
         }
-        await assert.rejects(a.prepareSubmission([], secretish, 0n), (e) => e instanceof KlxError && !e.message.includes('ffffffff'));
+        const noop = a.buildAction({ actionId: await a.nextExecutableId(), kind: 'noop', asset: '', recipient: '', amount: 0n });
+        const signed = a.assemble(noop, signAll(a, noop));
+        await assert.rejects(a.prepareSubmission([signed], secretish, 0n), (e) => e instanceof KlxError && e.code === 'BAD_SIGNER_KEY' && !e.message.includes('ffffffff'));
 
         const port = await freePort(); // nothing listens there
         const down = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${port}/v3/super-secret-api-key`, deployment: h.deployment, confirmations: config.confirmations });
@@ -346,15 +349,41 @@ for (const config of CONFIGS) {
         await assert.rejects(elsewhere.head(), (e) => e instanceof ChainRpcError && !e.retriable && /chain id/.test(e.message));
       });
 
-      it('reports submission states: unknown, included, and a broadcast refused for insufficient funds is final', async () => {
-        const broke = testKey('broke-payer');
+      it('submission states: unknown before broadcast, pending in the pool (re-broadcast is harmless), then included', async () => {
         const id = await a.nextExecutableId();
-        const unsigned = a.buildAction({ actionId: id, kind: 'noop', asset: '', recipient: '', amount: 0n });
-        const record = await a.prepareSubmission([a.assemble(unsigned, signAll(a, unsigned))], broke, 0n);
+        const noop = a.buildAction({ actionId: id, kind: 'noop', asset: '', recipient: '', amount: 0n });
+        const record = await a.prepareSubmission([a.assemble(noop, signAll(a, noop))], h.payer, await a.payerNonce(h.payerAddress));
         assert.equal(await a.submissionState(record), 'unknown');
+        await h.rpc('evm_setAutomine', [false]);
+        try {
+          await a.broadcast(record);
+          assert.equal(await a.submissionState(record), 'pending');
+          await a.broadcast(record); // the node already has it
+          assert.equal(await a.nextExecutableId(), id);
+          await h.advance(1);
+        } finally {
+          await h.rpc('evm_setAutomine', [true]);
+        }
+        assert.equal(await settled(a, record), 'included');
+        assert.equal(await a.nextExecutableId(), id + 1n);
+      });
+
+      it('a broadcast the node refuses (no funds for gas) is final and changes nothing; a record whose hash is not its bytes is refused', async () => {
+        const id = await a.nextExecutableId();
+        const noop = a.buildAction({ actionId: id, kind: 'noop', asset: '', recipient: '', amount: 0n });
+        const record = await a.prepareSubmission([a.assemble(noop, signAll(a, noop))], testKey('broke-payer'), 0n);
         await assert.rejects(a.broadcast(record), (e) => e instanceof ChainRpcError && !e.retriable);
+        assert.equal(await a.submissionState(record), 'unknown');
         await assert.rejects(a.broadcast({ ...record, txHash: `0x${'11'.repeat(32)}` }), (e) => e instanceof KlxError && e.code === 'BAD_SUBMISSION');
         assert.equal(await a.nextExecutableId(), id);
+      });
+
+      it('unknown transactions and ids: no events, no execution; malformed hashes are refused', async () => {
+        assert.deepEqual(await a.eventsOfTx(`0x${'12'.repeat(32)}`), []);
+        await assert.rejects(a.eventsOfTx('0x1234'), (e) => e instanceof KlxError && e.code === 'BAD_TX_HASH');
+        assert.equal(await a.findExecution(0n), null);
+        assert.equal(await a.findExecution(1n << 70n), null);
+        assert.equal(await a.findExecution(await a.nextExecutableId()), null);
       });
     });
   });

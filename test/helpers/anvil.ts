@@ -31,10 +31,17 @@ export async function startAnvil(chainId: number, options: AnvilOptions = {}): P
   const child = spawn(anvilBinary(), args, { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`anvil on ${port}`, async () => {
-    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
-    return r.ok;
-  });
+  try {
+    await waitFor(`anvil on ${port}`, async () => {
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
+      return r.ok;
+    });
+  } catch (err) {
+    // A node that never answered is still ours to stop.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
   return {
     url,
     child,

@@ -108,9 +108,8 @@ describe('ordered action queue', () => {
       source.sign(signedAction('polygon', id));
       await q.enqueue('polygon', id);
     }
-    await waitFor('all actions to execute', () => chain.nextActionId === N + 1n, 20_000).catch(async (e) => {
-      console.log('DEBUG', chain.nextActionId, chain.txs.slice(-5), retries.slice(-10), await q.queueOf('polygon').getJobCounts(), await store.pending('polygon'));
-      throw e;
+    await waitFor('all actions to execute', () => chain.nextActionId === N + 1n, 20_000).catch((e: Error) => {
+      throw new Error(`seed ${seed}: ${e.message}; stuck at ${chain.nextActionId}, last retries: ${retries.slice(-3).map((r) => r.message).join(' | ')}`);
     });
     assertExecutedOnce(chain, 1n, N);
     assertSubmittedInOrder(chain);

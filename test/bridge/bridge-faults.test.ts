@@ -1,0 +1,244 @@
+/**
+ * The bridge under faults, every role a separate process: a deposit reorged away before
+ * its depth, the submitter killed between send and receipt, Redis losing everything
+ * mid-flow, a flaky RPC under the submitter, a reorg of an attested block, and a
+ * listener fed a forged hub block.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { parseAbiItem, type Address } from 'viem';
+import { signTx } from '../../relayer/ledger/transaction.ts';
+import { devnetAddress, devnetRoleEnv, devnetUser } from '../../relayer/devnet/devnet-config.ts';
+import type { ActionRecord, EventRecord } from '../../relayer/ledger/bridge-state.ts';
+import { bridgeRecord, depositErc20, erc20Balance, startBridgeDevnet, type BridgeDevnet } from '../helpers/bridge-devnet.ts';
+import { waitFor } from '../helpers/processes.ts';
+import { startOwnedRedis, type OwnedRedis } from '../helpers/redis.ts';
+
+const alice = devnetAddress('alice');
+const EXECUTED = parseAbiItem('event ActionExecuted(uint64 indexed actionId, bytes32 indexed payloadHash, uint8 kind, address token, address recipient, uint256 amount, bool paid, uint64 eventId)');
+
+describe('bridge under faults (EVM)', () => {
+  let d: BridgeDevnet;
+  let redis: OwnedRedis;
+  let nonce = 0n;
+  const withdraw = async (chain: string, amount: bigint, recipient: string) => {
+    const tx = signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender: alice, lane: 0, nonce, body: { chain, asset: 'KLX', amount: amount.toString(), recipient } }, devnetUser('alice'));
+    await d.hub.submit(tx);
+    nonce++;
+  };
+  const settled = (chain: string, id: bigint) =>
+    waitFor(`action ${chain}/${id} settled`, async () => {
+      const a = await bridgeRecord<ActionRecord>(d, `action/${chain}/${id}`);
+      return a && a.status !== 'created' && a.status !== 'signed' ? a : null;
+    }, 90_000);
+  const nextActionId = async (chain: string) => BigInt((await bridgeRecord<{ cursor: { nextActionId: string } }>(d, `chain/${chain}`))?.cursor.nextActionId ?? '0');
+  const executions = async (chain: 'ethereum' | 'polygon') => {
+    const side = d.evm[chain];
+    const logs = await side.public.getLogs({ address: side.chain.deployment.bridge, event: EXECUTED, fromBlock: 0n, toBlock: 'latest' });
+    return logs.map((l) => l.args.actionId as bigint);
+  };
+
+  before(async () => {
+    redis = await startOwnedRedis();
+    d = await startBridgeDevnet('faults', { redisUrl: `redis://127.0.0.1:${redis.port}` });
+    // Custody for the withdrawals below: 1,000 ERC20 KLX deposited on Ethereum.
+    const eth = d.evm.ethereum;
+    const before = BigInt((await d.hub.balances(alice)).balances.KLX ?? '0');
+    await depositErc20(eth, eth.treasury, eth.chain.deployment.klxToken as Address, 1000n * 10n ** 18n, alice);
+    await waitFor('custody deposit credited', async () => BigInt((await d.hub.balances(alice)).balances.KLX ?? '0') === before + 1000n * 10n ** 9n, 60_000);
+    nonce = await d.hub.nextNonce(alice);
+  });
+  after(async () => {
+    await d?.stop();
+    await redis?.stop();
+  });
+
+  it('never credits a deposit reorganised away before its confirmation depth', async () => {
+    const eth = d.evm.ethereum;
+    const bob = devnetAddress('bob');
+    const before = BigInt((await d.hub.balances(bob)).balances.KLX ?? '0');
+    await d.pauseMining();
+    const hash = await depositErc20(eth, eth.treasury, eth.chain.deployment.klxToken as Address, 7n * 10n ** 18n, bob);
+    await new Promise((r) => setTimeout(r, 1500)); // listeners poll several times: the block is not final
+    await eth.rpc('anvil_reorg', [1, []]);
+    assert.equal(await eth.public.getTransactionReceipt({ hash }).catch(() => null), null, 'the deposit is gone from the chain');
+    d.resumeMining();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(BigInt((await d.hub.balances(bob)).balances.KLX ?? '0'), before);
+    const events = await bridgeRecord<{ events: EventRecord[] }>(d, `events/ethereum?txHash=${hash}`);
+    assert.deepEqual(events?.events, []);
+  });
+
+  it('lands an action exactly once when the submitter is killed between send and receipt', async () => {
+    const eth = d.evm.ethereum;
+    const user = eth.user.account?.address as Address;
+    const token = eth.chain.deployment.klxToken as Address;
+    const balanceBefore = await erc20Balance(eth, token, user);
+    const id = await nextActionId('ethereum');
+    await d.pauseMining();
+    await eth.rpc('evm_setAutomine', [false]);
+    const submitter = d.cluster.processes.get('submitter');
+    assert.ok(submitter);
+    const seen = submitter.output().length;
+    await withdraw('ethereum', 10n ** 9n, user);
+    await waitFor('the submitter to send', () => submitter.output().slice(seen).includes('"msg":"submitted"'), 60_000);
+    await d.cluster.kill('submitter'); // the transaction sits in the mempool, unmined
+    const restarted = d.cluster.restartRole('submitter');
+    await new Promise((r) => setTimeout(r, 2000)); // the new submitter finds its pending record and waits for it
+    await eth.rpc('evm_setAutomine', [true]);
+    await eth.rpc('evm_mine');
+    d.resumeMining();
+    assert.equal((await settled('ethereum', id)).status, 'executed');
+    assert.equal((await executions('ethereum')).filter((x) => x === id).length, 1);
+    assert.equal(await erc20Balance(eth, token, user), balanceBefore + 10n ** 18n);
+    assert.ok(!restarted.output().includes(`"first":"${id}"`) || !/"msg":"submitted".*"first":"\d+"/.test(restarted.output().split('\n').find((l) => l.includes(`"first":"${id}"`) && l.includes('"msg":"submitted"')) ?? ''), 'no second transaction for the same action');
+  });
+
+  it('completes every withdrawal exactly once, in ascending order, when Redis loses everything mid-flow', async () => {
+    const user = d.evm.ethereum.user.account?.address as Address;
+    const first = await nextActionId('ethereum');
+    for (let i = 0; i < 10; i++) {
+      await withdraw('ethereum', 10n ** 9n, user);
+      if (i === 4) await redis.client.flushall();
+    }
+    await redis.client.flushall();
+    for (let id = first; id < first + 10n; id++) assert.equal((await settled('ethereum', id)).status, 'executed');
+    const ids = await executions('ethereum');
+    assert.deepEqual(ids, ids.map((_, i) => BigInt(i + 1)), 'ids executed once each, ascending, no gaps');
+  });
+
+  it('keeps strict ascending order and exactly-once through a flaky RPC under the submitter', async () => {
+    const eth = d.evm.ethereum;
+    const flaky = await startFlakyRpc(eth.chain.rpcUrl);
+    try {
+      // The submitter alone talks to the chain through the flaky proxy.
+      const cfg = JSON.parse(readFileSync(d.cluster.configFile, 'utf8')) as { evmChains: { name: string; rpcUrl: string }[] };
+      for (const c of cfg.evmChains) if (c.name === 'ethereum') c.rpcUrl = flaky.url;
+      const flakyConfig = d.cluster.configFile.replace(/\.json$/, '-flaky.json');
+      writeFileSync(flakyConfig, JSON.stringify(cfg));
+      await d.cluster.kill('submitter');
+      d.cluster.startRole('submitter', ['submitter', '--config', flakyConfig, '--schema', `${d.schemaPrefix}submitter`], devnetRoleEnv('submitter'));
+      const user = eth.user.account?.address as Address;
+      const first = await nextActionId('ethereum');
+      for (let i = 0; i < 15; i++) await withdraw('ethereum', 10n ** 9n, user);
+      for (let id = first; id < first + 15n; id++) assert.equal((await settled('ethereum', id)).status, 'executed');
+      const ids = await executions('ethereum');
+      assert.deepEqual(ids, ids.map((_, i) => BigInt(i + 1)));
+      assert.ok(flaky.failedBefore > 0 && flaky.failedAfter > 0, `faults were injected (${flaky.failedBefore} refused, ${flaky.failedAfter} answers lost)`);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it('halts a chain whose attested block is reorganised, until an operator clears it', async () => {
+    const pol = d.evm.polygon;
+    const user = pol.user.account?.address as Address;
+    await withdraw('polygon', 2n * 10n ** 9n, user);
+    const action = await settled('polygon', await nextActionId('polygon') - 1n);
+    assert.equal(action.status, 'executed');
+    const receipt = await pol.public.getTransactionReceipt({ hash: action.execution?.txHash as `0x${string}` });
+    const latest = await pol.public.getBlockNumber();
+    await d.pauseMining();
+    await pol.rpc('anvil_reorg', [Number(latest - receipt.blockNumber + 1n), []]);
+    d.resumeMining();
+    const halted = await waitFor('listeners to halt polygon', async () => {
+      const r = await d.db.pool.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_namespace n WHERE starts_with(n.nspname, $1) AND EXISTS (SELECT 1 FROM information_schema.tables t WHERE t.table_schema = n.nspname AND t.table_name = 'listener_halts')`,
+        [`${d.schemaPrefix}listener_`],
+      );
+      let count = 0;
+      for (let i = 0; i < 5; i++) {
+        const h = await d.db.pool.query(`SELECT reason FROM "${d.schemaPrefix}listener_${i}".listener_halts WHERE chain = 'polygon'`).catch(() => ({ rows: [] }));
+        if (h.rows.length > 0) count++;
+      }
+      return r.rows[0] && count >= 3 ? count : null;
+    }, 60_000);
+    assert.ok(halted >= 3);
+    // Ethereum is not affected.
+    const eth = d.evm.ethereum;
+    const id = await nextActionId('ethereum');
+    await withdraw('ethereum', 10n ** 9n, eth.user.account?.address as Address);
+    assert.equal((await settled('ethereum', id)).status, 'executed');
+  });
+
+  it('a listener fed a forged hub block refuses it and stops', async () => {
+    const proxy = await startForgingHub(d.cluster.hubUrl, 2n);
+    try {
+      const cfg = JSON.parse(readFileSync(d.cluster.configFile, 'utf8')) as Record<string, unknown>;
+      const forgedConfig = d.cluster.configFile.replace(/\.json$/, '-forged.json');
+      writeFileSync(forgedConfig, JSON.stringify({ ...cfg, hubUrl: proxy.url }));
+      const p = d.cluster.startRole('forged-listener', ['listener', '--config', forgedConfig, '--schema', `${d.schemaPrefix}forged_listener`], devnetRoleEnv('listener-0'));
+      const code = await Promise.race([p.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+      assert.equal(code, 3, p.output().slice(-2000));
+      assert.match(p.output(), /hub copy halted/);
+      const stored = await d.db.pool.query<{ h: string | null }>(`SELECT max(height)::text AS h FROM "${d.schemaPrefix}forged_listener".blocks`);
+      assert.equal(stored.rows[0]?.h, '1', 'nothing from the forged block on is stored');
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+/** A JSON-RPC proxy that refuses some sendRawTransaction calls (not forwarded) and loses some answers (forwarded). */
+async function startFlakyRpc(target: string): Promise<{ url: string; failedBefore: number; failedAfter: number; close(): Promise<void> }> {
+  const stats = { failedBefore: 0, failedAfter: 0 };
+  let sends = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      void (async () => {
+        const isSend = body.includes('eth_sendRawTransaction');
+        if (isSend) sends++;
+        if (isSend && sends % 3 === 1) {
+          stats.failedBefore++;
+          res.writeHead(503).end('unavailable');
+          return;
+        }
+        const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const text = await upstream.text();
+        if (isSend && sends % 3 === 2) {
+          stats.failedAfter++;
+          res.writeHead(502).end('bad gateway'); // sent, but the answer is lost
+          return;
+        }
+        res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
+      })().catch(() => res.writeHead(500).end());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get failedBefore() {
+      return stats.failedBefore;
+    },
+    get failedAfter() {
+      return stats.failedAfter;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** A channel node proxy that corrupts the producer signature of the block at `height` in the stream. */
+async function startForgingHub(target: string, height: bigint): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const upstream = await fetch(`${target}${req.url ?? '/'}`, { headers: { accept: req.headers.accept ?? '*/*' } });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      if (!upstream.body) return res.end();
+      const decoder = new TextDecoder();
+      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(chunk, { stream: true }).replace(/"key":"(\d+)"(.*?)"signature":"([0-9a-f])/g, (m, key: string, mid: string, first: string) =>
+          BigInt(key) === height ? `"key":"${key}"${mid}"signature":"${first === '0' ? '1' : '0'}` : m,
+        );
+        res.write(text);
+      }
+      res.end();
+    })().catch(() => res.end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
