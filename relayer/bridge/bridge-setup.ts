@@ -10,7 +10,7 @@ import { ChainAdapterRegistry, type ChainAdapter, type ChainAssetSpec } from '..
 import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
 import type { ChainRegisterBody } from '../ledger/bridge-bodies.ts';
 import { keys, readRecord, type ChainRecord } from '../ledger/bridge-state.ts';
-import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
+import { canonicalJson } from '../ledger/canonical-json.ts';
 import { ConfigError, KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import type { LedgerState } from '../ledger/state.ts';

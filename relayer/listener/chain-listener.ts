@@ -122,7 +122,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     }
     const blocks = new Map<string, BlockRef>();
     for (const e of events) blocks.set(e.block.height.toString(), e.block);
-    await this.store.advance(this.name, { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) }, [...blocks.values(), final]);
+    blocks.set(final.height.toString(), final); // one row per height: the final block may hold events too
+    await this.store.advance(this.name, { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) }, [...blocks.values()]);
     if (items.length > 0) {
       this.emit('attested', { chain: this.name, count: items.length, firstEventId: items[0]?.eventId ?? '', lastEventId: items[items.length - 1]?.eventId ?? '', finalHeight: final.height });
     }

@@ -14,7 +14,7 @@ import { signTx } from '../../relayer/ledger/transaction.ts';
 import { devnetAddress, devnetRoleEnv, devnetUser } from '../../relayer/devnet/devnet-config.ts';
 import type { ActionRecord, EventRecord } from '../../relayer/ledger/bridge-state.ts';
 import { bridgeRecord, depositErc20, erc20Balance, startBridgeDevnet, type BridgeDevnet } from '../helpers/bridge-devnet.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { runCli, waitFor } from '../helpers/processes.ts';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis.ts';
 
 const alice = devnetAddress('alice');
@@ -157,6 +157,15 @@ describe('bridge under faults (EVM)', () => {
       return r.rows[0] && count >= 3 ? count : null;
     }, 60_000);
     assert.ok(halted >= 3);
+    // Only an operator command clears a listener's halt.
+    const cleared = await runCli(['listener-clear-halt', 'polygon', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}listener_0`], {
+      ...devnetRoleEnv('listener-0'),
+      DATABASE_URL: d.db.url,
+    });
+    assert.equal(cleared.code, 0, cleared.output);
+    assert.match(cleared.output, /cleared the halt of polygon/);
+    const rows = await d.db.pool.query(`SELECT 1 FROM "${d.schemaPrefix}listener_0".listener_halts WHERE chain = 'polygon'`);
+    assert.equal(rows.rows.length, 0);
     // Ethereum is not affected.
     const eth = d.evm.ethereum;
     const id = await nextActionId('ethereum');
@@ -222,23 +231,46 @@ async function startFlakyRpc(target: string): Promise<{ url: string; failedBefor
   };
 }
 
-/** A channel node proxy that corrupts the producer signature of the block at `height` in the stream. */
+/** A channel node proxy that corrupts the producer signature of the block at `height` in the block stream. */
 async function startForgingHub(target: string, height: bigint): Promise<{ url: string; close(): Promise<void> }> {
+  const forge = (event: string) =>
+    event.replace(/"key":"(\d+)"(.*)"raw":\{"body":"([0-9a-f]*)","signature":"([0-9a-f])/, (m, key: string, mid: string, body: string, first: string) =>
+      BigInt(key) === height ? `"key":"${key}"${mid}"raw":{"body":"${body}","signature":"${first === '0' ? '1' : '0'}` : m,
+    );
   const server: Server = createServer((req, res) => {
-    void (async () => {
-      const upstream = await fetch(`${target}${req.url ?? '/'}`, { headers: { accept: req.headers.accept ?? '*/*' } });
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-      if (!upstream.body) return res.end();
-      const decoder = new TextDecoder();
-      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
-        const text = decoder.decode(chunk, { stream: true }).replace(/"key":"(\d+)"(.*?)"signature":"([0-9a-f])/g, (m, key: string, mid: string, first: string) =>
-          BigInt(key) === height ? `"key":"${key}"${mid}"signature":"${first === '0' ? '1' : '0'}` : m,
-        );
-        res.write(text);
-      }
-      res.end();
-    })().catch(() => res.end());
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const method = req.method ?? 'GET';
+        const upstream = await fetch(`${target}${req.url ?? '/'}`, {
+          method,
+          headers: { accept: req.headers.accept ?? '*/*', 'content-type': req.headers['content-type'] ?? 'application/json' },
+          ...(method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
+        });
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        if (!upstream.body) return res.end();
+        const decoder = new TextDecoder();
+        let pending = '';
+        for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+          pending += decoder.decode(chunk, { stream: true });
+          // Whole SSE events (or whole JSON answers) only, so a message is never split while forging.
+          const cut = pending.lastIndexOf('\n\n');
+          if (cut < 0) continue;
+          res.write(pending.slice(0, cut + 2).split('\n\n').map(forge).join('\n\n'));
+          pending = pending.slice(cut + 2);
+        }
+        res.end(pending);
+      })().catch(() => res.end());
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
