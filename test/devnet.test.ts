@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/processes.ts';
 
 const MAIN = fileURLToPath(new URL('../relayer/devnet/main.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../relayer/devnet/demo.ts', import.meta.url));
 
 describe('npm run devnet', () => {
   let db: TestDatabase;
@@ -54,7 +55,7 @@ describe('npm run devnet', () => {
     await db?.drop();
   });
 
-  it('serves both channels, lands a transfer, deploys both EVM chains, and stops cleanly', async () => {
+  it('serves both channels, lands a transfer, deploys both EVM chains, bridges both ways on each (demo), and stops cleanly', async () => {
     const health = (await (await fetch(`${api}/health`)).json()) as { channels: { channel: string; producing: boolean }[] };
     assert.deepEqual(health.channels.map((c) => [c.channel, c.producing]), [['bridge', true], ['main', true]]);
     const client = new ChannelClient(api, 'main');
@@ -69,6 +70,18 @@ describe('npm run devnet', () => {
     assert.ok(rpc, output);
     const code = (await (await fetch(rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [eth.bridge, 'latest'] }) })).json()) as { result: string };
     assert.ok(code.result.length > 1000, 'the bridge has code on the devnet chain');
+
+    // The demo bridges both ways on both chains through every role process.
+    const demo = spawn(process.execPath, ['--import', 'tsx', DEMO], { env: { ...process.env, KLX_DEVNET_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let demoOut = '';
+    demo.stdout?.on('data', (d: Buffer) => (demoOut += d.toString()));
+    demo.stderr?.on('data', (d: Buffer) => (demoOut += d.toString()));
+    const demoCode = await new Promise<number | null>((r) => demo.once('exit', (c) => r(c)));
+    assert.equal(demoCode, 0, demoOut.slice(-3000));
+    assert.match(demoOut, /ethereum\s+event \d+: credited/);
+    assert.match(demoOut, /ethereum\s+action 1: executed on chain/);
+    assert.match(demoOut, /polygon\s+action 1: executed on chain/);
+    assert.match(demoOut, /polygon\s+event \d+: credited/);
 
     child.kill('SIGTERM');
     const exitCode = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

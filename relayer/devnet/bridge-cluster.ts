@@ -53,7 +53,7 @@ export class BridgeCluster {
       writeFileSync(c.configFile, `${JSON.stringify({ ...cfg, databaseUrl: undefined, redisUrl: undefined }, null, 2)}\n`);
       c.startRole('processor', ['processor', '--config', c.configFile], devnetProducerEnv());
       await c.waitForHub();
-      for (const r of devnetRoleProcesses(c.configFile, o.schemaPrefix)) c.startRole(r.name, r.args, r.env);
+      if (o.chains.length > 0) for (const r of devnetRoleProcesses(c.configFile, o.schemaPrefix)) c.startRole(r.name, r.args, r.env);
       return c;
     } catch (e) {
       await c.stop();
@@ -64,7 +64,7 @@ export class BridgeCluster {
   /** Starts (or restarts) one role process by name. */
   startRole(name: string, args: string[], env: Record<string, string>): RoleProcess {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      env: { ...process.env, ...env, DATABASE_URL: this.o.databaseUrl, REDIS_URL: this.o.redisUrl, KLX_INSTANCE: name },
+      env: { ...process.env, ...env, DATABASE_URL: this.o.databaseUrl, REDIS_URL: this.o.redisUrl, KLX_INSTANCE: name, KLX_API_PORT: String(this.o.apiPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

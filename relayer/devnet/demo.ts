@@ -1,0 +1,119 @@
+/**
+ * `npm run demo`: against a running devnet, a deposit and a withdrawal on each EVM chain,
+ * printing every status step as the hub records it. Ethereum: ERC20 KLX deposited by the
+ * treasury and credited to alice; alice withdraws KLX back (released from custody).
+ * Polygon: alice withdraws KLX (bridged KLX minted there); the EVM user deposits part of
+ * it back to bob (burnt there, credited on the hub). Devnet keys only.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPublicClient, createWalletClient, erc20Abi, http, maxUint256, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { loadArtifact } from '../../adapters/evm/artifacts.ts';
+import { readEvmDeployment } from '../../adapters/evm/deployment.ts';
+import { signTx } from '../ledger/transaction.ts';
+import { ChannelClient } from '../node/client.ts';
+import { devnetAddress, devnetUser } from './devnet-config.ts';
+import { ANVIL_KEY_0, DEVNET_EVM_USER_KEY } from './evm-keys.ts';
+
+const dir = process.env.KLX_DEVNET_DIR ?? join(process.cwd(), '.devnet');
+const cfg = JSON.parse(readFileSync(join(dir, 'devnet_config.json'), 'utf8')) as { hubUrl: string; evmChains: { name: string; rpcUrl: string; deploymentFile: string }[] };
+const hub = new ChannelClient(cfg.hubUrl, 'bridge');
+const bridgeAbi = loadArtifact('KlxBridge').abi;
+const step = (chain: string, text: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${chain.padEnd(8)} ${text}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function record<T>(path: string): Promise<T | null> {
+  const r = await fetch(`${cfg.hubUrl}/v1/channels/bridge/bridge/${path}`);
+  return r.status === 404 ? null : ((await r.json()) as T);
+}
+
+async function klx(address: string): Promise<string> {
+  return (await hub.balances(address)).balances.KLX ?? '0';
+}
+
+function chainClients(name: string) {
+  const c = cfg.evmChains.find((x) => x.name === name);
+  if (!c) throw new Error(`the devnet has no chain ${name}`);
+  const d = readEvmDeployment(c.deploymentFile);
+  const chain = { id: d.chainId, name, nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } };
+  const transport = http(c.rpcUrl);
+  const pub = createPublicClient({ chain, transport, cacheTime: 0, pollingInterval: 50 });
+  const wallet = (key: Hex) => createWalletClient({ chain, transport, account: privateKeyToAccount(key) });
+  return { d, pub, treasury: wallet(ANVIL_KEY_0), user: wallet(DEVNET_EVM_USER_KEY) };
+}
+
+/** Follows a deposit through the hub: pending (below depth / awaiting quorum) → its outcome. */
+async function followDeposit(chain: string, txHash: Hex): Promise<void> {
+  let last = '';
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(200)) {
+    const r = await record<{ events: { eventId: string; outcome: string; detail: string }[] }>(`events/${chain}?txHash=${txHash}`);
+    const ev = r?.events[0];
+    const now = ev ? `event ${ev.eventId}: ${ev.outcome} (${ev.detail})` : 'waiting for the confirmation depth and 3 of 5 listener attestations';
+    if (now !== last) step(chain, now);
+    last = now;
+    if (ev) return;
+  }
+  throw new Error(`deposit ${txHash} was not applied within 120 s`);
+}
+
+async function deposit(chain: string, from: ReturnType<typeof chainClients>['user'], c: ReturnType<typeof chainClients>, amount: bigint, to: string): Promise<void> {
+  const token = c.d.klxToken as Address;
+  const account = from.account;
+  await c.pub.waitForTransactionReceipt({ hash: await from.writeContract({ address: token, abi: erc20Abi, functionName: 'approve', args: [c.d.bridge, maxUint256], account, chain: from.chain }) });
+  const hash = await from.writeContract({ address: c.d.bridge, abi: bridgeAbi, functionName: 'deposit', args: [token, amount, to, account.address], account, chain: from.chain });
+  const receipt = await c.pub.waitForTransactionReceipt({ hash });
+  step(chain, `deposit ${amount} base units of KLX for ${to}: tx ${hash} in block ${receipt.blockNumber}`);
+  await followDeposit(chain, hash);
+}
+
+async function withdraw(chain: string, amountHub: bigint, recipient: Address): Promise<void> {
+  const sender = devnetAddress('alice');
+  const nonce = await hub.nextNonce(sender, 7);
+  const tx = signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender, lane: 7, nonce, body: { chain, asset: 'KLX', amount: amountHub.toString(), recipient } }, devnetUser('alice'));
+  const receipt = await hub.submit(tx);
+  const actions = await record<{ records: { actionId: string; withdrawTx: string }[] }>(`action/${chain}`);
+  const id = actions?.records.find((a) => a.withdrawTx === receipt.txId)?.actionId;
+  if (!id) throw new Error(`no action for withdrawal ${receipt.txId}`);
+  step(chain, `withdrawal of ${amountHub} KLX base units to ${recipient}: hub block ${receipt.height}, action ${id}`);
+  let last = '';
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(100)) {
+    const a = await record<{ status: string; approvals: Record<string, unknown>; execution: { txHash: string; paid: boolean } | null }>(`action/${chain}/${id}`);
+    if (!a) continue;
+    const approvals = Object.keys(a.approvals).length;
+    const now =
+      a.status === 'created'
+        ? `action ${id}: created, ${approvals} of 3 approvers signed (2 needed)`
+        : a.status === 'signed'
+          ? `action ${id}: co-signed by the processor; queued for the submitter`
+          : `action ${id}: ${a.status} on chain in tx ${a.execution?.txHash}, settled on the hub`;
+    if (now !== last) step(chain, now);
+    last = now;
+    if (a.status !== 'created' && a.status !== 'signed') return;
+  }
+  throw new Error(`action ${id} did not settle within 120 s`);
+}
+
+async function main(): Promise<void> {
+  const alice = devnetAddress('alice');
+  const bob = devnetAddress('bob');
+  const eth = chainClients('ethereum');
+  const user = eth.user.account.address;
+  step('hub', `alice ${alice} holds ${await klx(alice)} KLX base units (9 decimals)`);
+  await deposit('ethereum', eth.treasury, eth, 10n * 10n ** 18n, alice);
+  step('hub', `alice now holds ${await klx(alice)}`);
+  await withdraw('ethereum', 3n * 10n ** 9n, user);
+  step('ethereum', `${user} holds ${await eth.pub.readContract({ address: eth.d.klxToken as Address, abi: erc20Abi, functionName: 'balanceOf', args: [user] })} ERC20 KLX base units (18 decimals)`);
+
+  const pol = chainClients('polygon');
+  await withdraw('polygon', 2n * 10n ** 9n, user);
+  step('polygon', `${user} holds ${await pol.pub.readContract({ address: pol.d.klxToken as Address, abi: erc20Abi, functionName: 'balanceOf', args: [user] })} bridged KLX base units`);
+  await deposit('polygon', pol.user, pol, 10n ** 18n, bob);
+  step('hub', `bob ${bob} now holds ${await klx(bob)}`);
+  console.log('demo complete: a deposit and a withdrawal on each chain');
+}
+
+main().catch((e: unknown) => {
+  console.error(`demo: ${(e as Error).message}`);
+  process.exit(1);
+});
