@@ -11,12 +11,12 @@ import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
 import { loadArtifact } from '../../adapters/evm/artifacts.ts';
 import { signTx } from '../../relayer/ledger/transaction.ts';
 import { claimMessage } from '../../relayer/ledger/chain-families.ts';
-import { devnetAddress, devnetRoleAddress, devnetRoleKey, devnetUser } from '../../relayer/devnet/devnet-config.ts';
+import { devnetAddress, devnetRoleAddress, devnetRoleEnv, devnetRoleKey, devnetUser } from '../../relayer/devnet/devnet-config.ts';
 import type { ActionRecord, EventRecord } from '../../relayer/ledger/bridge-state.ts';
 import { toAttestation } from '../../relayer/listener/chain-listener.ts';
 import type { ApiError } from '../../relayer/node/client.ts';
 import { bridgeRecord, depositErc20, depositNative, erc20Balance, startBridgeDevnet, type BridgeDevnet, type EvmSide } from '../helpers/bridge-devnet.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { runCli, waitFor } from '../helpers/processes.ts';
 import { PROJECT_ROOT } from '../contracts/evm-chain.ts';
 
 const alice = devnetAddress('alice');
@@ -58,6 +58,20 @@ describe('bridge end to end (EVM)', () => {
     const before = await klxBalance(alice);
     await depositErc20(eth, eth.treasury, token, 5n * 10n ** 18n, alice);
     await waitFor('credit', async () => (await klxBalance(alice)) === before + 5n * 10n ** 9n, 60_000);
+  });
+
+  it('reobserve re-examines a transaction: final, applied by the hub, nothing attested twice', async () => {
+    const eth = d.evm.ethereum;
+    const hash = await depositErc20(eth, eth.treasury, eth.chain.deployment.klxToken as Address, 10n ** 18n, alice);
+    await eventOf('ethereum', hash);
+    const r = await runCli(['reobserve', 'ethereum', hash, '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}reobserve`], {
+      ...devnetRoleEnv('listener-0'),
+      DATABASE_URL: d.db.url,
+      KLX_LOG_LEVEL: 'warn',
+    });
+    assert.equal(r.code, 0, r.output);
+    const report = JSON.parse(r.output.slice(r.output.indexOf('{'))) as { events: { kind: string; final: boolean; hub: string; attested: boolean }[] };
+    assert.deepEqual(report.events.map((e) => [e.kind, e.final, e.hub.split(':')[0], e.attested]), [['deposit', true, 'credited', false]]);
   });
 
   it('withdraws KLX to Ethereum: approved, co-signed, executed on chain and settled on the hub', async () => {

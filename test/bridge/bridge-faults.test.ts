@@ -129,6 +129,9 @@ describe('bridge under faults (EVM)', () => {
       assert.deepEqual(ids, ids.map((_, i) => BigInt(i + 1)));
       assert.ok(flaky.failedBefore > 0 && flaky.failedAfter > 0, `faults were injected (${flaky.failedBefore} refused, ${flaky.failedAfter} answers lost)`);
     } finally {
+      // Back to the direct RPC before the proxy goes away.
+      await d.cluster.kill('submitter');
+      d.cluster.restartRole('submitter');
       await flaky.close();
     }
   });

@@ -73,7 +73,7 @@ describe('config validation', () => {
   });
 
   it('reserved roles say they are not available rather than pretending to run', async () => {
-    const r = await runCli(['listener']);
+    const r = await runCli(['coordinator']);
     assert.equal(r.code, 2);
     assert.match(r.output, /not available in this release/);
   });

@@ -203,6 +203,12 @@ describe('bridge rules', () => {
     assert.deepEqual(record<CustodyRecord>(keys.custody('ethereum', 'KLX')), { held: '3000000000', pendingOut: '0' });
   });
 
+  it('accepts an unchecksummed (all-lower or all-upper case) EVM destination and stores it checksummed, as the adapter does', () => {
+    quorumAttest([deposit(1)]);
+    chain.append(f.sign(alice, 'withdraw', { chain: 'ethereum', asset: 'KLX', amount: '1000000000', recipient: `0x${RECIPIENT.slice(2).toUpperCase()}` }));
+    assert.equal(record<ActionRecord>(keys.action('ethereum', 1n))?.recipient, RECIPIENT);
+  });
+
   it('halts the chain when an execution carries a payload the hub did not sign', () => {
     quorumAttest([deposit(1)]);
     chain.append(f.sign(alice, 'withdraw', { chain: 'ethereum', asset: 'KLX', amount: '1000000000', recipient: RECIPIENT }));

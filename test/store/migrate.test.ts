@@ -4,8 +4,11 @@ import { cpSync, mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { migrate, MIGRATIONS_DIR, MigrationError } from '../../relayer/store/migrate.ts';
+import { migrate, MIGRATIONS_DIR, MigrationError, readMigrations } from '../../relayer/store/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+/** The file name a new migration would take `ahead` places after the last one. */
+const nextName = (name: string, ahead = 1) => `${String(readMigrations().length + ahead).padStart(4, '0')}_${name}.sql`;
 
 describe('migrations', () => {
   let db: TestDatabase;
@@ -34,7 +37,7 @@ describe('migrations', () => {
     cpSync(MIGRATIONS_DIR, dir, { recursive: true });
     await run('edited', dir);
     appendFileSync(join(dir, '0001_channel_ledger.sql'), '\n-- edited later\n');
-    writeFileSync(join(dir, '0002_extra.sql'), 'CREATE TABLE extra (x int);');
+    writeFileSync(join(dir, nextName('extra')), 'CREATE TABLE extra (x int);');
     await assert.rejects(run('edited', dir), (e) => e instanceof MigrationError && /changed after it was applied/.test(e.message));
     const { rows } = await db.pool.query<{ t: string | null }>("SELECT to_regclass('edited.extra')::text AS t");
     assert.equal(rows[0]?.t, null, 'the new migration was not applied either');
@@ -43,7 +46,7 @@ describe('migrations', () => {
   it('rolls back a failing migration completely', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'klx-mig-'));
     cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-    writeFileSync(join(dir, '0002_broken.sql'), 'CREATE TABLE half (x int); SELECT no_such_function();');
+    writeFileSync(join(dir, nextName('broken')), 'CREATE TABLE half (x int); SELECT no_such_function();');
     await assert.rejects(run('broken', dir));
     const { rows } = await db.pool.query("SELECT to_regclass('broken.half') AS half, to_regclass('broken.blocks') AS blocks");
     assert.deepEqual(rows[0], { half: null, blocks: null });
@@ -52,7 +55,7 @@ describe('migrations', () => {
   it('refuses gaps in the numbering', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'klx-mig-'));
     cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-    writeFileSync(join(dir, '0003_gap.sql'), 'SELECT 1;');
+    writeFileSync(join(dir, nextName('gap', 2)), 'SELECT 1;');
     await assert.rejects(run('gap', dir), (e) => e instanceof MigrationError && /without gaps/.test(e.message));
   });
 

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench` (bridge part), every role a separate process on two anvil chains:
+ *  - deposit credit latency: from the block that puts a deposit at its confirmation
+ *    depth to the hub crediting it (5 listeners, quorum 3), p50/p99;
+ *  - end-to-end withdrawals per second in strict order, timed until the hub settles
+ *    each one (approvals, co-signature, submitter, execution attested by listeners);
+ *  - baseline in the same run: raw sequential viem send + receipt on the same node.
+ */
+import { erc20Abi, type Address } from 'viem';
+import { signTx, type SignedTx } from '../../relayer/ledger/transaction.ts';
+import { devnetAddress, devnetUser } from '../../relayer/devnet/devnet-config.ts';
+import { bridgeRecord, depositErc20, startBridgeDevnet } from '../helpers/bridge-devnet.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+const DEPOSITS = Number(process.env.KLX_BENCH_DEPOSITS ?? 30);
+const WITHDRAWALS = Number(process.env.KLX_BENCH_WITHDRAWALS ?? 300);
+const BASELINE_TXS = 200;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+const d = await startBridgeDevnet('bench', { mineEveryMs: 100 });
+try {
+  const eth = d.evm.ethereum;
+  const token = eth.chain.deployment.klxToken as Address;
+  const alice = devnetAddress('alice');
+  const klx = async () => BigInt((await d.hub.balances(alice)).balances.KLX ?? '0');
+
+  // Deposit credit latency after the depth (confirmation depth 2: one more block).
+  const latencies: number[] = [];
+  for (let i = 0; i < DEPOSITS; i++) {
+    await d.pauseMining();
+    const amount = (i === 0 ? 100_000n : 1n) * 10n ** 18n; // the first one is the custody for the withdrawals
+    const hash = await depositErc20(eth, eth.treasury, token, amount, alice);
+    const t0 = performance.now();
+    await eth.rpc('evm_mine');
+    await waitFor('credit', async () => ((await bridgeRecord<{ events: unknown[] }>(d, `events/ethereum?txHash=${hash}`))?.events.length ?? 0) > 0, 30_000);
+    latencies.push(performance.now() - t0);
+    d.resumeMining();
+  }
+
+  // Withdrawals: submitted in batches on 8 lanes, timed until the last one is settled.
+  const user = eth.user.account?.address as Address;
+  const first = BigInt((await bridgeRecord<{ cursor: { nextActionId: string } }>(d, 'chain/ethereum'))?.cursor.nextActionId ?? '1');
+  const lanes = 8;
+  const nonces = await Promise.all(Array.from({ length: lanes }, (_, l) => d.hub.nextNonce(alice, l)));
+  const txs: SignedTx[] = [];
+  for (let i = 0; i < WITHDRAWALS; i++) {
+    const lane = i % lanes;
+    const nonce = nonces[lane] as bigint;
+    nonces[lane] = nonce + 1n;
+    txs.push(signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender: alice, lane, nonce, body: { chain: 'ethereum', asset: 'KLX', amount: '1000000', recipient: user } }, devnetUser('alice')));
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < txs.length; i += 256) {
+    const r = await d.hub.submitBatch(txs.slice(i, i + 256));
+    const bad = r.results.find((x) => !x.ok);
+    if (bad && !bad.ok) throw new Error(`withdrawal refused: ${bad.error.code} ${bad.error.message}`);
+  }
+  const last = first + BigInt(WITHDRAWALS) - 1n;
+  await waitFor('all withdrawals settled', async () => (await bridgeRecord<{ status: string }>(d, `action/ethereum/${last}`))?.status === 'executed', 600_000);
+  const seconds = (performance.now() - t0) / 1000;
+  for (let id = first; id <= last; id++) {
+    const a = await bridgeRecord<{ status: string }>(d, `action/ethereum/${id}`);
+    if (a?.status !== 'executed') throw new Error(`action ${id} is ${a?.status}`);
+  }
+
+  // Baseline: raw sequential viem send + receipt on the same node.
+  const b0 = performance.now();
+  for (let i = 0; i < BASELINE_TXS; i++) {
+    const hash = await eth.treasury.writeContract({ address: token, abi: erc20Abi, functionName: 'transfer', args: [user, 1n], account: eth.treasury.account ?? user, chain: eth.treasury.chain });
+    await eth.public.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 30_000 });
+  }
+  const baseline = BASELINE_TXS / ((performance.now() - b0) / 1000);
+
+  console.log('\nBridge, every role a separate process (5 listeners q3, 3 approvers q2, processor, submitter), anvil');
+  console.log(`deposit credit latency after the depth (${DEPOSITS} deposits)   p50 ${pct(latencies, 50).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   (target p99 <= 500 ms)`);
+  console.log(`withdrawals settled end to end, strict order (${WITHDRAWALS})       ${(WITHDRAWALS / seconds).toFixed(1)}/s   (target >= 100/s)`);
+  console.log(`baseline: raw sequential viem send + receipt, same node      ${baseline.toFixed(1)} tx/s   ratio ${(WITHDRAWALS / seconds / baseline).toFixed(2)}x`);
+} finally {
+  await d.stop();
+}
