@@ -26,7 +26,6 @@ try {
   const eth = d.evm.ethereum;
   const token = eth.chain.deployment.klxToken as Address;
   const alice = devnetAddress('alice');
-  const klx = async () => BigInt((await d.hub.balances(alice)).balances.KLX ?? '0');
 
   // Deposit credit latency after the depth (confirmation depth 2: one more block).
   const latencies: number[] = [];
