@@ -8,7 +8,7 @@
  */
 import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.ts';
 import { keys, recordsWithPrefix, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
-import { MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
+import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
 import { TypedEmitter } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
@@ -84,7 +84,7 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
       shares.push(shareToBody(BigInt(a.actionId), unsigned.payloadHash, share));
     }
     if (shares.length === 0) return 0;
-    await this.hub.submit('approve', { chain: chain.name, items: shares }, c.lane);
+    for (const items of chunksForTx(shares, MAX_SIGNATURES_PER_TX)) await this.hub.submit('approve', { chain: chain.name, items }, c.lane);
     this.emit('approved', { chain: chain.name, actionIds: shares.map((s) => s.actionId) });
     return shares.length;
   }

@@ -130,7 +130,7 @@ export function registerBridgeRoleCommands(program: Command): void {
       if (!c) throw new ConfigError(`unknown chain ${chain}`);
       return c.adapter;
     });
-    const landers = r.chains.map((c) => new ActionLander({ adapter: c.adapter, source, store, payerSecret: payer, pollIntervalMs: 20, holdBaseMs: 200, holdMaxMs: 5000 }));
+    const landers = r.chains.map((c) => new ActionLander({ adapter: c.adapter, source, store, payerSecret: payer, batchLimit: 64, pollIntervalMs: 20, holdBaseMs: 200, holdMaxMs: 5000 }));
     const url = new URL(r.cfg.redisUrl);
     const queue = new ActionQueue({
       connection: { host: url.hostname, port: Number(url.port || 6379), ...(url.password ? { password: decodeURIComponent(url.password) } : {}), maxRetriesPerRequest: null },

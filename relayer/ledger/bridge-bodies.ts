@@ -20,6 +20,27 @@ const hubAsset = z.string().regex(ASSET_ID_PATTERN, 'an asset id');
 
 export const MAX_ATTESTATIONS_PER_TX = 32;
 export const MAX_SIGNATURES_PER_TX = 64;
+/** Body bytes a role puts in one transaction, well under the 15 KiB transaction limit. */
+export const BODY_BUDGET_BYTES = 12_000;
+
+/** Splits items into consecutive chunks of at most `maxCount` whose canonical JSON fits the body budget. */
+export function chunksForTx<T extends object>(items: readonly T[], maxCount: number): T[][] {
+  const out: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = canonicalBytes(item as unknown as CanonicalValue).length + 1;
+    if (chunk.length > 0 && (chunk.length >= maxCount || bytes + size > BODY_BUDGET_BYTES)) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) out.push(chunk);
+  return out;
+}
 
 export const chainRegisterSchema = z.strictObject({
   chain: chainName,

@@ -14,7 +14,7 @@ import type { BlockRef, ChainEvent } from '../../adapters/chain-adapter.ts';
 import type { Attestation } from '../ledger/bridge-bodies.ts';
 import { keys, readRecord, type ActionRecord, type ChainCursor, type EventRecord } from '../ledger/bridge-state.ts';
 import { KlxError } from '../ledger/errors.ts';
-import { MAX_ATTESTATIONS_PER_TX } from '../ledger/bridge-bodies.ts';
+import { chunksForTx, MAX_ATTESTATIONS_PER_TX } from '../ledger/bridge-bodies.ts';
 import { TypedEmitter } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import type { HubView } from '../bridge/hub-view.ts';
@@ -109,9 +109,9 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     }
     await this.reconcileCustody(final, floor);
     const items = events.map(toAttestation);
-    for (let i = 0; i < items.length; i += MAX_ATTESTATIONS_PER_TX) {
+    for (const chunk of chunksForTx(items, MAX_ATTESTATIONS_PER_TX)) {
       try {
-        await this.hub.submit('attest', { chain: this.name, items: items.slice(i, i + MAX_ATTESTATIONS_PER_TX) }, this.lane);
+        await this.hub.submit('attest', { chain: this.name, items: chunk }, this.lane);
       } catch (e) {
         if ((e as KlxError).code === 'CHAIN_HALTED') {
           this.emit('alarm', { chain: this.name, code: 'CHAIN_HALTED', message: (e as Error).message });

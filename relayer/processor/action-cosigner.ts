@@ -7,7 +7,7 @@
  */
 import type { ChainSigner } from '../../adapters/chain-adapter.ts';
 import type { ActionRecord } from '../ledger/bridge-state.ts';
-import { MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
+import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
 import type { KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
@@ -92,7 +92,7 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
       if (items.length >= MAX_SIGNATURES_PER_TX) break;
     }
     if (items.length === 0) return 0;
-    await this.submit('cosign', { chain: chain.name, items }, COSIGN_LANE);
+    for (const chunk of chunksForTx(items, MAX_SIGNATURES_PER_TX)) await this.submit('cosign', { chain: chain.name, items: chunk }, COSIGN_LANE);
     this.emit('cosigned', { chain: chain.name, actionIds: items.map((i) => i.actionId) });
     return items.length;
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
 import { keys, readRecord, type ActionRecord, type ChainCursor, type ClaimableRecord, type CustodyRecord, type EventRecord } from '../../relayer/ledger/bridge-state.ts';
-import type { Attestation, ChainRegisterBody } from '../../relayer/ledger/bridge-bodies.ts';
+import { chunksForTx, MAX_ATTESTATIONS_PER_TX, MAX_SIGNATURES_PER_TX, type Attestation, type ChainRegisterBody } from '../../relayer/ledger/bridge-bodies.ts';
 import { claimMessage } from '../../relayer/ledger/chain-families.ts';
 import { TxRejected } from '../../relayer/ledger/errors.ts';
 import { verifyTxStatically, type SignedTx } from '../../relayer/ledger/transaction.ts';
@@ -207,6 +207,18 @@ describe('bridge rules', () => {
     quorumAttest([deposit(1)]);
     chain.append(f.sign(alice, 'withdraw', { chain: 'ethereum', asset: 'KLX', amount: '1000000000', recipient: `0x${RECIPIENT.slice(2).toUpperCase()}` }));
     assert.equal(record<ActionRecord>(keys.action('ethereum', 1n))?.recipient, RECIPIENT);
+  });
+
+  it('splits a full round of signatures or attestations into transactions under the size limit', () => {
+    const shares = Array.from({ length: 64 }, (_, i) => ({ actionId: String(1_000_000 + i), payloadHash: `0x${'ab'.repeat(32)}`, signer: RECIPIENT, signature: `0x${'cd'.repeat(65)}` }));
+    const atts = Array.from({ length: 32 }, (_, i) => deposit(1_000_000 + i, { recipient: 'k'.repeat(128), refundTo: 'r'.repeat(128), txHash: 't'.repeat(128), blockHash: 'b'.repeat(128) }));
+    assert.throws(() => verifyTxStatically(f.sign(approvers[0] as TestUser, 'approve', { chain: 'ethereum', items: shares }), context()), reject('TX_TOO_LARGE'), 'one transaction would be too large');
+    for (const [type, list, max] of [['approve', shares, MAX_SIGNATURES_PER_TX], ['attest', atts, MAX_ATTESTATIONS_PER_TX]] as const) {
+      const chunks = chunksForTx<object>(list, max);
+      assert.ok(chunks.length > 1);
+      assert.equal(chunks.flat().length, list.length);
+      for (const items of chunks) verifyTxStatically(f.sign(listeners[0] as TestUser, type, { chain: 'ethereum', items } as never), context());
+    }
   });
 
   it('halts the chain when an execution carries a payload the hub did not sign', () => {
