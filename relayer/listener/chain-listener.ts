@@ -139,7 +139,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     }
     if (!e.paid) return; // an unpaid payout stays in custody, claimable on the chain
     const action = readRecord<ActionRecord>(this.hub.state, keys.action(this.name, e.actionId));
-    if (!action) throw new ListenerAlarm('HUB_COPY_LAGGING', `${this.name}: action ${e.actionId} is not in the verified hub copy yet`);
+    // The co-signature fixes the payload: until this copy shows it, the release cannot be accounted (retry, never guess).
+    if (!action || action.payloadHash === null) throw new ListenerAlarm('HUB_COPY_LAGGING', `${this.name}: action ${e.actionId} is not co-signed in the verified hub copy yet`);
     if (action.kind !== 'release' || action.payloadHash !== e.payloadHash) return; // the hub judges mismatches; nothing left custody for a mint
     floor.set(action.chainAsset, (floor.get(action.chainAsset) ?? 0n) - BigInt(action.chainAmount));
   }
