@@ -260,10 +260,10 @@ export class ChannelStore {
     return r.rows.map((row) => JSON.parse(row.value.toString('utf8')) as unknown);
   }
 
-  /** Bridge records under a key prefix whose `status` field has the given value. */
+  /** Bridge records under a key prefix whose `status` field has the given value, lowest numeric id first. */
   async recordsWithStatus(prefix: string, status: string, limit = 1000): Promise<unknown[]> {
     const r = await this.db.query<{ value: Buffer }>(
-      `SELECT value FROM ${this.s}.entries WHERE channel = $1 AND key LIKE $2 AND convert_from(value, 'UTF8')::jsonb->>'status' = $3 ORDER BY updated_height LIMIT $4`,
+      `SELECT value FROM ${this.s}.entries WHERE channel = $1 AND key LIKE $2 AND convert_from(value, 'UTF8')::jsonb->>'status' = $3 ORDER BY length(key), key LIMIT $4`,
       [this.channel, `${prefix}%`, status, limit],
     );
     return r.rows.map((row) => JSON.parse(row.value.toString('utf8')) as unknown);
