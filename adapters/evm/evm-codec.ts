@@ -7,6 +7,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import type { ArtifactMap } from 'hardhat/types/artifacts';
 import { bytesToHex, decodeEventLog, getAbiItem, getAddress, hashTypedData, hexToBytes, keccak256, zeroAddress, type Address, type Hex } from 'viem';
 import { KlxError } from '../../relayer/ledger/errors.ts';
+import { evmAddressProblem, rescaleAmount } from '../../relayer/ledger/chain-families.ts';
 import { BadChainAddress, UnrepresentableAmount, type ChainAssetSpec, type ChainEvent } from '../chain-adapter.ts';
 import { loadArtifact } from './artifacts.ts';
 
@@ -40,18 +41,11 @@ const ADDRESS_TEXT = /^0x[0-9a-fA-F]{40}$/;
 /** User input is quoted in errors, but never at unbounded length. */
 const quote = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
-/** The EIP-55 checksummed form of an address, or BadChainAddress with the reason. */
+/** The EIP-55 checksummed form of an address, or BadChainAddress with the reason (the hub's own check). */
 export function canonicalAddress(chain: string, text: string): Address {
-  if (typeof text !== 'string' || !ADDRESS_TEXT.test(text)) {
-    throw new BadChainAddress(chain, `${typeof text === 'string' ? quote(text) : typeof text} is not 0x followed by 40 hexadecimal digits`);
-  }
-  const digits = text.slice(2);
-  const checksummed = getAddress(text);
-  // All-lower and all-upper forms carry no checksum; mixed case is a checksum and must be right.
-  const carriesChecksum = digits !== digits.toLowerCase() && digits !== digits.toUpperCase();
-  if (carriesChecksum && checksummed !== text) throw new BadChainAddress(chain, `${quote(text)} fails its EIP-55 checksum (a mistyped character?)`);
-  if (BigInt(text) === 0n) throw new BadChainAddress(chain, 'the zero address cannot hold or receive funds');
-  return checksummed;
+  const problem = evmAddressProblem(text);
+  if (problem) throw new BadChainAddress(chain, `${typeof text === 'string' ? quote(text) : typeof text}: ${problem}`);
+  return getAddress(text);
 }
 
 /** The token address the contract uses for a chain asset id ("native" → address(0)). */
@@ -74,43 +68,30 @@ export const MAX_UINT256 = (1n << 256n) - 1n;
 /** Hub balances are u128. */
 export const MAX_HUB_AMOUNT = (1n << 128n) - 1n;
 
-function decimalShift(spec: ChainAssetSpec): bigint {
+function checkDecimals(spec: ChainAssetSpec): void {
   const ok = (d: number) => Number.isInteger(d) && d >= 0 && d <= 77;
   if (!ok(spec.decimals) || !ok(spec.hubDecimals)) {
     throw new KlxError('BAD_ASSET_SPEC', `asset ${spec.chainAsset}: decimals must be whole numbers from 0 to 77`, false);
   }
-  return BigInt(spec.decimals - spec.hubDecimals);
 }
 
 export function hubToChainAmount(chain: string, spec: ChainAssetSpec, hubAmount: bigint): bigint {
-  const shift = decimalShift(spec);
+  checkDecimals(spec);
   if (hubAmount <= 0n) throw new UnrepresentableAmount(chain, `amount must be positive (got ${hubAmount})`);
-  let amount: bigint;
-  if (shift >= 0n) {
-    amount = hubAmount * 10n ** shift;
-  } else {
-    const unit = 10n ** -shift;
-    if (hubAmount % unit !== 0n) {
-      throw new UnrepresentableAmount(chain, `${spec.chainAsset} has ${spec.decimals} decimals on this chain: ${hubAmount} hub units is not a multiple of ${unit}`);
-    }
-    amount = hubAmount / unit;
+  const amount = rescaleAmount(hubAmount, spec.hubDecimals, spec.decimals);
+  if (amount === null) {
+    throw new UnrepresentableAmount(chain, `${spec.chainAsset} has ${spec.decimals} decimals on this chain: ${hubAmount} hub units would lose digits`);
   }
   if (amount > MAX_UINT256) throw new UnrepresentableAmount(chain, `${amount} base units exceed uint256`);
   return amount;
 }
 
 export function chainToHubAmount(chain: string, spec: ChainAssetSpec, chainAmount: bigint): bigint {
-  const shift = decimalShift(spec);
+  checkDecimals(spec);
   if (chainAmount < 0n || chainAmount > MAX_UINT256) throw new UnrepresentableAmount(chain, `${chainAmount} is not a uint256 amount`);
-  let hub: bigint;
-  if (shift >= 0n) {
-    const unit = 10n ** shift;
-    if (chainAmount % unit !== 0n) {
-      throw new UnrepresentableAmount(chain, `the hub carries ${spec.chainAsset} with ${spec.hubDecimals} decimals: ${chainAmount} base units is not a multiple of ${unit}`);
-    }
-    hub = chainAmount / unit;
-  } else {
-    hub = chainAmount * 10n ** -shift;
+  const hub = rescaleAmount(chainAmount, spec.decimals, spec.hubDecimals);
+  if (hub === null) {
+    throw new UnrepresentableAmount(chain, `the hub carries ${spec.chainAsset} with ${spec.hubDecimals} decimals: ${chainAmount} base units would lose digits`);
   }
   if (hub > MAX_HUB_AMOUNT) throw new UnrepresentableAmount(chain, `${hub} hub units exceed the hub's u128 balances`);
   return hub;

@@ -7,13 +7,13 @@
  * or database for any of that; the hub only receives its approval transaction.
  */
 import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.ts';
-import { keys, recordsWithPrefix, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
 import { TypedEmitter } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import type { HubView } from '../bridge/hub-view.ts';
-import { shareToBody, unsignedOf } from '../bridge/action-records.ts';
+import { openActions, shareToBody, unsignedOf } from '../bridge/action-records.ts';
 
 export interface ApproverEvents {
   approved: { chain: string; actionIds: string[] };
@@ -25,6 +25,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ActionApprover extends TypedEmitter<ApproverEvents> {
   private readonly refusedOnce = new Set<string>();
+  /** Per chain: the lowest action id that may still be open. */
+  private readonly scanFrom = new Map<string, bigint>();
 
   constructor(
     private readonly chains: readonly { chain: ConfiguredChain; signer: ChainSigner; lane: number }[],
@@ -57,8 +59,8 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     if (!registered) throw new RegistrationMismatch(chain.name);
     const cursor = readRecord<ChainCursor>(state, keys.cursor(chain.name));
     if (!cursor || cursor.halted) return 0;
-    const all = recordsWithPrefix<ActionRecord>(state, `action/${chain.name}/`).map((r) => r.value);
-    all.sort((a, b) => (BigInt(a.actionId) < BigInt(b.actionId) ? -1 : 1));
+    const { actions: all, firstOpen } = openActions(state, chain.name, this.scanFrom.get(chain.name) ?? 1n);
+    this.scanFrom.set(chain.name, firstOpen);
     const due = all.filter((a) => a.status === 'created' && !a.approvals[this.hub.address]).slice(0, MAX_SIGNATURES_PER_TX);
     if (due.length === 0) return 0;
     const covered = await this.custodyCover(chain, all);

@@ -1,6 +1,7 @@
 /** Turning hub action records into chain actions and shares (shared by approver, processor and submitter). */
 import type { ChainAdapter, SignatureShare, SignedAction, UnsignedAction } from '../../adapters/chain-adapter.ts';
-import type { ActionRecord } from '../ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
+import type { LedgerState } from '../ledger/state.ts';
 import type { SignatureShareBody } from '../ledger/bridge-bodies.ts';
 
 export function unsignedOf(adapter: ChainAdapter, a: ActionRecord): UnsignedAction {
@@ -28,4 +29,22 @@ export function signedOf(adapter: ChainAdapter, a: ActionRecord): SignedAction {
   const unsigned = unsignedOf(adapter, a);
   if (!a.processor) throw new Error(`action ${a.actionId} has no processor signature`);
   return adapter.assemble(unsigned, [shareFromBody(a.processor, 'processor'), ...validApproverShares(adapter, unsigned, a)]);
+}
+
+/**
+ * The open (created or signed) actions of a chain, in id order, reading only ids from
+ * `from` up to the hub's next action id, and the first id still open (the caller's next
+ * `from`): settled actions are never read again, so a tick costs O(open actions).
+ */
+export function openActions(state: LedgerState, chain: string, from: bigint): { actions: ActionRecord[]; firstOpen: bigint } {
+  const next = BigInt(readRecord<ChainCursor>(state, keys.cursor(chain))?.nextActionId ?? '1');
+  const actions: ActionRecord[] = [];
+  let firstOpen = next;
+  for (let id = from; id < next; id++) {
+    const a = readRecord<ActionRecord>(state, keys.action(chain, id));
+    if (!a || (a.status !== 'created' && a.status !== 'signed')) continue;
+    if (firstOpen === next) firstOpen = id;
+    actions.push(a);
+  }
+  return { actions, firstOpen };
 }

@@ -10,7 +10,7 @@ import { ChainAdapterRegistry, type ChainAdapter, type ChainAssetSpec } from '..
 import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
 import type { ChainRegisterBody } from '../ledger/bridge-bodies.ts';
 import { keys, readRecord, type ChainRecord } from '../ledger/bridge-state.ts';
-import { canonicalJson } from '../ledger/canonical-json.ts';
+import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
 import { ConfigError, KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import type { LedgerState } from '../ledger/state.ts';
@@ -82,11 +82,15 @@ export function adapterRegistry(chains: readonly ConfiguredChain[]): ChainAdapte
   return r;
 }
 
+/** Whether a stored registration record is exactly the one this role's config derives. */
+export function sameRegistration(record: unknown, chain: ConfiguredChain): boolean {
+  return canonicalJson(record as CanonicalValue) === canonicalJson(chain.registration);
+}
+
 /** Whether the hub carries exactly the registration this role's config derives (null: not registered yet). */
 export function registrationMatches(state: LedgerState, chain: ConfiguredChain): boolean | null {
   const rec = readRecord<ChainRecord>(state, keys.chain(chain.name));
-  if (!rec) return null;
-  return canonicalJson(rec) === canonicalJson(chain.registration);
+  return rec ? sameRegistration(rec, chain) : null;
 }
 
 export class RegistrationMismatch extends KlxError {

@@ -6,7 +6,7 @@
  * A block that does not verify halts the view for good (`halted`): the role must stop.
  */
 import type pg from 'pg';
-import { BlockVerificationError, KlxError, TxRejected } from '../ledger/errors.ts';
+import { BlockVerificationError, KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import { addressFromPublicKey } from '../ledger/address.ts';
 import type { LedgerState } from '../ledger/state.ts';
@@ -132,7 +132,7 @@ export class HubView extends TypedEmitter<HubViewEvents> {
           await sleep(Math.min(2000, 50 * 2 ** Math.min(attempt, 6)));
           continue;
         }
-        if (err instanceof TxRejected || err.code) this.emit('tx-rejected', { type, code: err.code, message: err.message });
+        this.emit('tx-rejected', { type, code: err.code ?? 'ERROR', message: err.message });
         throw err;
       }
     }

@@ -35,6 +35,8 @@ interface Role {
   cfg: BridgeConfig;
   log: Logger;
   pool: pg.Pool;
+  /** The role's own schema. */
+  schema: string;
   hub: HubView;
   chains: ConfiguredChain[];
   abort: AbortController;
@@ -78,7 +80,7 @@ async function startRole(role: string, opts: RoleOpts): Promise<Role> {
     await status?.close();
     await pool.end();
   });
-  return { cfg, log, pool, hub, chains, abort, health };
+  return { cfg, log, pool, schema, hub, chains, abort, health };
 }
 
 function roleOptions(cmd: Command): Command {
@@ -92,7 +94,7 @@ export function registerBridgeRoleCommands(program: Command): void {
   roleOptions(program.command('listener').description('watch every configured chain at its confirmation depth and attest bridge events to the hub (key: KLX_HUB_KEY)')).action(
     async (opts: RoleOpts) => {
       const r = await startRole('listener', opts);
-      const store = new ListenerStore(r.pool, schemaOf(r));
+      const store = new ListenerStore(r.pool, r.schema);
       const listeners = r.chains.map((c, i) => new ChainListener(c, r.hub, store, i + 1));
       for (const l of listeners) {
         l.on('attested', (e) => r.log.info({ chain: e.chain, count: e.count, first: e.firstEventId, last: e.lastEventId, final: e.finalHeight.toString() }, 'attested'));
@@ -124,7 +126,7 @@ export function registerBridgeRoleCommands(program: Command): void {
     const r = await startRole('submitter', opts);
     if (!r.cfg.redisUrl) throw new ConfigError('the submitter needs redisUrl (or REDIS_URL)');
     const payer = loadSecret('KLX_PAYER_KEY_EVM', "the submitter's fee-paying EVM key (hex secp256k1)");
-    const store = new SubmissionStore(r.pool, schemaOf(r));
+    const store = new SubmissionStore(r.pool, r.schema);
     const source = new HubActionSource(r.hub, (chain) => {
       const c = r.chains.find((x) => x.name === chain);
       if (!c) throw new ConfigError(`unknown chain ${chain}`);
@@ -192,7 +194,7 @@ export function registerBridgeRoleCommands(program: Command): void {
         const chain = r.chains.find((c) => c.name === chainName);
         if (!chain) throw new ConfigError(`chain "${chainName}" is not configured`);
         await r.hub.waitForHeight(await r.hub.client.headHeight());
-        const listener = new ChainListener(chain, r.hub, new ListenerStore(r.pool, schemaOf(r)), r.chains.indexOf(chain) + 1);
+        const listener = new ChainListener(chain, r.hub, new ListenerStore(r.pool, r.schema), r.chains.indexOf(chain) + 1);
         const report = await listener.reobserve(txHash);
         console.log(JSON.stringify({ chain: chainName, txHash, events: report }, null, 2));
       } finally {
@@ -202,8 +204,4 @@ export function registerBridgeRoleCommands(program: Command): void {
       }
     },
   );
-}
-
-function schemaOf(r: Role): string {
-  return String(r.health.schema);
 }

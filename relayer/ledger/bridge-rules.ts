@@ -10,7 +10,7 @@ import { MAX_U128, sha256, toHex } from './bytes.ts';
 import { canonicalBytes } from './canonical-json.ts';
 import { TxRejected } from './errors.ts';
 import { ADDRESS_VERSION_KEY, addressFromPublicKey, decodeAddress } from './address.ts';
-import { CHAIN_FAMILY_RULES, claimMessage } from './chain-families.ts';
+import { CHAIN_FAMILY_RULES, claimMessage, rescaleAmount } from './chain-families.ts';
 import type { LedgerState, StateChange } from './state.ts';
 import type { SignedTx } from './transaction.ts';
 import type { Attestation, DepositAttestation, ExecutionAttestation } from './bridge-bodies.ts';
@@ -57,7 +57,8 @@ export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): State
   return [...o.changes(), nonce];
 }
 
-function useNonce(state: LedgerState, tx: SignedTx): StateChange {
+/** Checks the sender's nonce on the lane; returns the change that consumes it (emitted last). */
+export function useNonce(state: LedgerState, tx: SignedTx): StateChange {
   const expected = state.nextNonce(tx.sender, tx.lane);
   if (tx.nonce !== expected) {
     throw new TxRejected('NONCE_MISMATCH', `nonce ${tx.nonce} on lane ${tx.lane}; the next nonce is ${expected}`, { expected: expected.toString(), lane: tx.lane });
@@ -146,8 +147,6 @@ function applyAgreedEvents(o: StateOverlay, chain: string): void {
   }
 }
 
-const pow10 = (n: number) => 10n ** BigInt(n);
-
 function halt(o: StateOverlay, chain: string, reason: string): void {
   const { cursor } = chainOf(o, chain);
   o.set(keys.cursor(chain), { ...cursor, halted: reason } satisfies ChainCursor);
@@ -170,14 +169,7 @@ function applyDeposit(o: StateOverlay, rec: ChainRecord, d: DepositAttestation):
     return { ...base, outcome: 'stray', detail: d.asset };
   }
   const hubDecimals = o.base.assets.get(mapping.hubAsset)?.decimals ?? 0;
-  const chainAmount = BigInt(d.amount);
-  let hubAmount: bigint | null;
-  if (mapping.chainDecimals >= hubDecimals) {
-    const unit = pow10(mapping.chainDecimals - hubDecimals);
-    hubAmount = chainAmount % unit === 0n ? chainAmount / unit : null;
-  } else {
-    hubAmount = chainAmount * pow10(hubDecimals - mapping.chainDecimals);
-  }
+  const hubAmount = rescaleAmount(BigInt(d.amount), mapping.chainDecimals, hubDecimals);
   const custody = custodyOf(o, rec.chain, mapping.hubAsset);
   if (mapping.mode === 'mint') {
     // A bridged token was burnt on the chain: the hub's lock for that chain shrinks.
@@ -249,14 +241,8 @@ function applyExecution(o: StateOverlay, rec: ChainRecord, e: ExecutionAttestati
 
 /** Hub base units → chain base units, or null when the chain cannot carry the amount exactly. */
 export function hubToChainAmount(hubAmount: bigint, hubDecimals: number, chainDecimals: number, max: bigint): bigint | null {
-  let out: bigint;
-  if (chainDecimals >= hubDecimals) out = hubAmount * pow10(chainDecimals - hubDecimals);
-  else {
-    const unit = pow10(hubDecimals - chainDecimals);
-    if (hubAmount % unit !== 0n) return null;
-    out = hubAmount / unit;
-  }
-  return out > 0n && out <= max ? out : null;
+  const out = rescaleAmount(hubAmount, hubDecimals, chainDecimals);
+  return out !== null && out > 0n && out <= max ? out : null;
 }
 
 function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {

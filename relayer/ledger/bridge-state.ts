@@ -100,13 +100,6 @@ export function readRecord<T>(state: LedgerState, key: string): T | undefined {
   return v ? (parseCanonical(v) as T) : undefined;
 }
 
-/** Records whose key starts with `prefix`, in key order. */
-export function recordsWithPrefix<T>(state: LedgerState, prefix: string): { key: string; value: T }[] {
-  const out: { key: string; value: T }[] = [];
-  for (const [k, v] of state.entries) if (k.startsWith(prefix)) out.push({ key: k, value: parseCanonical(v) as T });
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
 /** The state one transaction sees, including its own writes. */
 export class StateOverlay {
   private readonly entries = new Map<string, Uint8Array | null>();

@@ -23,14 +23,34 @@ const badAddress = (family: string, reason: string) => new TxRejected('BAD_CHAIN
 
 const HALF_ORDER = secp256k1.CURVE.n >> 1n;
 
+/**
+ * What is wrong with an EVM address text (null: nothing). The one check the hub and the
+ * EVM adapter both use, so they always agree on which destinations are valid.
+ */
+export function evmAddressProblem(text: string): string | null {
+  if (typeof text !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(text)) return 'expected 0x followed by 40 hexadecimal digits';
+  // Mixed case is an EIP-55 checksum and must be right; all-lower or all-upper carries none.
+  const hex = text.slice(2);
+  const unchecksummed = hex === hex.toLowerCase() || hex === hex.toUpperCase();
+  if (!unchecksummed && !isAddress(text, { strict: true })) return 'the EIP-55 checksum does not match (a mistyped character?)';
+  if (/^0x0{40}$/i.test(text)) return 'the zero address cannot hold or receive funds';
+  return null;
+}
+
+/**
+ * Hub base units <-> chain base units between two decimal counts: the exact amount, or
+ * null when the target cannot carry it without losing digits. Bounds are the caller's.
+ */
+export function rescaleAmount(amount: bigint, fromDecimals: number, toDecimals: number): bigint | null {
+  if (toDecimals >= fromDecimals) return amount * 10n ** BigInt(toDecimals - fromDecimals);
+  const unit = 10n ** BigInt(fromDecimals - toDecimals);
+  return amount % unit === 0n ? amount / unit : null;
+}
+
 export const evmRules: ChainFamilyRules = {
   canonicalAddress(text) {
-    if (!/^0x[0-9a-fA-F]{40}$/.test(text)) throw badAddress('EVM', 'expected 0x followed by 40 hex digits');
-    // Mixed case is an EIP-55 checksum and must be right; all-lower or all-upper carries none.
-    const hex = text.slice(2);
-    const unchecksummed = hex === hex.toLowerCase() || hex === hex.toUpperCase();
-    if (!unchecksummed && !isAddress(text, { strict: true })) throw badAddress('EVM', 'the EIP-55 checksum does not match');
-    if (/^0x0{40}$/i.test(text)) throw badAddress('EVM', 'the zero address cannot receive');
+    const problem = evmAddressProblem(text);
+    if (problem) throw badAddress('EVM', problem);
     return getAddress(text);
   },
   maxAmount: (1n << 256n) - 1n,

@@ -10,7 +10,7 @@ import { ADDRESS_VERSION_MODULE, addressFromPublicKey, decodeAddress } from './a
 import type { LedgerState, StateChange } from './state.ts';
 import type { SignedTx } from './transaction.ts';
 import type { GenesisBody, TransferBody } from './tx-bodies.ts';
-import { executeBridgeTx } from './bridge-rules.ts';
+import { executeBridgeTx, useNonce } from './bridge-rules.ts';
 
 export const RULES_VERSION = 1;
 export const SUPPORTED_RULES_VERSIONS: ReadonlySet<number> = new Set([1]);
@@ -60,13 +60,7 @@ function executeGenesis(state: LedgerState, tx: SignedTx<'genesis'>): StateChang
 function executeTransfer(state: LedgerState, tx: SignedTx<'transfer'>): StateChange[] {
   const t: TransferBody = tx.body;
   const prefix = state.addressPrefix ?? '';
-  const expected = state.nextNonce(tx.sender, tx.lane);
-  if (tx.nonce !== expected) {
-    throw new TxRejected('NONCE_MISMATCH', `nonce ${tx.nonce} on lane ${tx.lane}; the next nonce is ${expected}`, {
-      expected: expected.toString(),
-      lane: tx.lane,
-    });
-  }
+  const nonce = useNonce(state, tx);
   if (!state.assets.has(t.asset)) throw new TxRejected('UNKNOWN_ASSET', `asset "${t.asset}" is not known on this channel`);
   if (!state.isKnownAccount(tx.sender)) {
     throw new TxRejected('UNKNOWN_ACCOUNT', 'the sender has no account on this channel (it never received funds)');
@@ -89,6 +83,6 @@ function executeTransfer(state: LedgerState, tx: SignedTx<'transfer'>): StateCha
     changes.push({ kind: 'balance', address: tx.sender, asset: t.asset, amount: from - t.amount });
     changes.push({ kind: 'balance', address: t.to, asset: t.asset, amount: credited });
   }
-  changes.push({ kind: 'nonce', address: tx.sender, lane: tx.lane, next: expected + 1n });
+  changes.push(nonce);
   return changes;
 }

@@ -8,7 +8,6 @@
 import type { ChainSigner } from '../../adapters/chain-adapter.ts';
 import type { ActionRecord } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
-import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
 import type { KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import { addressFromPublicKey } from '../ledger/address.ts';
@@ -16,7 +15,7 @@ import { signTx, type ChannelContext } from '../ledger/transaction.ts';
 import type { TxBodies } from '../ledger/tx-bodies.ts';
 import { TypedEmitter } from '../events.ts';
 import type { ChannelStore } from '../store/channel-store.ts';
-import type { ConfiguredChain } from '../bridge/bridge-setup.ts';
+import { RegistrationMismatch, sameRegistration, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import { shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
 import type { ChannelProcessor } from './processor.ts';
 
@@ -77,9 +76,7 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
       this.emit('registered', { chain: chain.name });
       return 1;
     }
-    if (canonicalJson(rec as CanonicalValue) !== canonicalJson(chain.registration)) {
-      throw Object.assign(new Error(`the hub's registration of ${chain.name} differs from the configuration: not co-signing`), { code: 'REGISTRATION_MISMATCH' });
-    }
+    if (!sameRegistration(rec, chain)) throw new RegistrationMismatch(chain.name);
     const created = (await this.store.recordsWithStatus(`action/${chain.name}/`, 'created', 4 * MAX_SIGNATURES_PER_TX)) as ActionRecord[];
     const items: SignatureShareBody[] = [];
     for (const a of created) {

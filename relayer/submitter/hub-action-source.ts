@@ -1,11 +1,14 @@
 /** The submitter's SignedActionSource over its own verified hub copy: signed actions, assembled by the chain's adapter. */
 import type { ChainAdapter, SignedAction } from '../../adapters/chain-adapter.ts';
-import { keys, readRecord, recordsWithPrefix, type ActionRecord } from '../ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord } from '../ledger/bridge-state.ts';
 import type { HubView } from '../bridge/hub-view.ts';
-import { signedOf } from '../bridge/action-records.ts';
+import { openActions, signedOf } from '../bridge/action-records.ts';
 import type { SignedActionSource } from './action-source.ts';
 
 export class HubActionSource implements SignedActionSource {
+  /** Per chain: the lowest action id that may still be open. */
+  private readonly scanFrom = new Map<string, bigint>();
+
   constructor(
     private readonly hub: HubView,
     private readonly adapters: (chain: string) => ChainAdapter,
@@ -23,11 +26,8 @@ export class HubActionSource implements SignedActionSource {
   }
 
   pendingIds(chain: string): Promise<bigint[]> {
-    return Promise.resolve(
-      recordsWithPrefix<ActionRecord>(this.hub.state, `action/${chain}/`)
-        .filter((r) => r.value.status === 'signed')
-        .map((r) => BigInt(r.value.actionId))
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
-    );
+    const { actions, firstOpen } = openActions(this.hub.state, chain, this.scanFrom.get(chain) ?? 1n);
+    this.scanFrom.set(chain, firstOpen);
+    return Promise.resolve(actions.filter((a) => a.status === 'signed').map((a) => BigInt(a.actionId)));
   }
 }
