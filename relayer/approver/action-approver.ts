@@ -3,11 +3,13 @@
  * its OWN verified copy of the hub ledger (HubView): the action exists because the
  * withdrawal transaction it re-executed debited the owner; the destination is a valid
  * address of the chain; the amount is what the hub amount converts to; custody on the
- * chain covers every pending release of the asset. It never reads the processor's API
+ * chain covers every pending release of the asset. A claimable or stray deposit returned
+ * by the approvers' quorum is checked against the deposit's event record instead of a
+ * withdrawal. It never reads the processor's API
  * or database for any of that; the hub only receives its approval transaction.
  */
 import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.ts';
-import { keys, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord, type ChainCursor, type EventRecord } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
 import { TypedEmitter } from '../events.ts';
@@ -100,8 +102,22 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
   }
 
   private check(chain: ConfiguredChain, a: ActionRecord, custody: Map<string, bigint>): string | null {
+    const reason = a.returnOf?.source === 'stray' ? this.checkStrayReturn(chain, a) : this.checkPayout(chain, a);
+    if (reason) return reason;
+    if (a.kind === 'release') {
+      const left = custody.get(a.chainAsset) ?? 0n;
+      if (left < BigInt(a.chainAmount)) return `custody holds ${left} ${a.chainAsset} after earlier pending releases, less than ${a.chainAmount}`;
+      custody.set(a.chainAsset, left - BigInt(a.chainAmount));
+    }
+    return null;
+  }
+
+  /** A withdrawal, or a claimable deposit returned by quorum: a configured asset whose chain amount is the hub amount converted. */
+  private checkPayout(chain: ConfiguredChain, a: ActionRecord): string | null {
     const spec = chain.assets.get(a.chainAsset);
     if (!spec || spec.hubAsset !== a.hubAsset) return `asset ${a.chainAsset} is not the configured counterpart of ${a.hubAsset}`;
+    if ((a.owner === null) !== (a.returnOf !== null)) return 'a payout must have either a hub owner or a returned deposit';
+    if (a.returnOf && !this.returnedEvent(chain, a)) return `deposit ${a.returnOf.eventId} is not recorded as returned by this action`;
     try {
       if (chain.adapter.validateAddress(a.recipient) !== a.recipient) return 'the recipient is not in canonical form';
       if (chain.adapter.toChainAmount(spec, BigInt(a.hubAmount)) !== BigInt(a.chainAmount)) return 'the chain amount does not match the hub amount';
@@ -109,11 +125,28 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
       return (e as Error).message;
     }
     if ((spec.mode === 'mint') !== (a.kind === 'mint')) return `a ${a.kind} of a ${spec.mode}-mode asset`;
-    if (a.kind === 'release') {
-      const left = custody.get(a.chainAsset) ?? 0n;
-      if (left < BigInt(a.chainAmount)) return `custody holds ${left} ${a.chainAsset} after earlier pending releases, less than ${a.chainAmount}`;
-      custody.set(a.chainAsset, left - BigInt(a.chainAmount));
+    return null;
+  }
+
+  /** Stray custody sent back: tokens the hub never accounted, so no hub asset; released unless a bridged token was burnt. */
+  private checkStrayReturn(chain: ConfiguredChain, a: ActionRecord): string | null {
+    if (a.hubAsset !== null || a.owner !== null) return 'a stray return pays no hub asset and debits no hub owner';
+    if (!this.returnedEvent(chain, a)) return `deposit ${a.returnOf?.eventId ?? '?'} is not recorded as returned by this action`;
+    const mode = chain.assets.get(a.chainAsset)?.mode ?? 'lock';
+    if ((mode === 'mint') !== (a.kind === 'mint')) return `a ${a.kind} of a ${mode}-mode asset`;
+    try {
+      if (chain.adapter.validateAddress(a.recipient) !== a.recipient) return 'the recipient is not in canonical form';
+    } catch (e) {
+      return (e as Error).message;
     }
     return null;
+  }
+
+  /** The deposit's event record in this approver's own copy names this action as its return. */
+  private returnedEvent(chain: ConfiguredChain, a: ActionRecord): boolean {
+    if (!a.returnOf) return false;
+    const event = readRecord<EventRecord>(this.hub.state, keys.event(chain.name, a.returnOf.eventId));
+    const expected = a.returnOf.source === 'stray' ? 'stray' : 'claimable';
+    return event?.outcome === expected && event.detail === `returned to ${a.recipient} as action ${a.actionId}`;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The bridge roles as processes: `listener`, `approver`, `submitter`, and the operator
- * commands `listener-clear-halt` and `reobserve`. Each role follows the hub through its
+ * commands `listener-clear-halt`, `reobserve` and `return-deposit`. Each role follows the hub through its
  * own verified copy (own schema), takes its keys from the environment (or *_FILE
  * paths; never logged) and serves /health and /metrics with --status-port.
  */
@@ -9,7 +9,10 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import { type BridgeConfig, loadSecret } from '../config/config.ts';
-import { configuredChains, hubViewFor, type ConfiguredChain } from '../bridge/bridge-setup.ts';
+import { bridgeChannel, configuredChains, hubViewFor, type ConfiguredChain } from '../bridge/bridge-setup.ts';
+import { addressFromPublicKey } from '../ledger/address.ts';
+import { signTx } from '../ledger/transaction.ts';
+import { ChannelClient } from '../node/client.ts';
 import type { HubView } from '../bridge/hub-view.ts';
 import { ChainListener } from '../listener/chain-listener.ts';
 import { ListenerStore } from '../listener/listener-store.ts';
@@ -204,4 +207,30 @@ export function registerBridgeRoleCommands(program: Command): void {
       }
     },
   );
+
+  program
+    .command('return-deposit <chain> <eventId>')
+    .description("approver operator command: vote to send a claimable or stray deposit back to its refund address; the approver quorum's last vote creates the action (key: KLX_HUB_KEY)")
+    .option('-c, --config <file>', 'config file (default: $KLX_CONFIG)')
+    .option('--lane <n>', 'nonce lane for operator votes (the approver process uses lanes 1 to the number of chains)', String(OPERATOR_LANE))
+    .action(async (chain: string, eventId: string, opts: RoleOpts & { lane: string }) => {
+      const cfg = configFrom(opts);
+      if (!/^[1-9][0-9]{0,19}$/.test(eventId)) throw new ConfigError('<eventId> must be a positive integer');
+      if (!/^[0-9]{1,5}$/.test(opts.lane) || Number(opts.lane) > 65535) throw new ConfigError('--lane must be an integer from 0 to 65535');
+      const hubKey = Ed25519Signer.fromSeedHex(loadSecret('KLX_HUB_KEY', "the approver's hub key (hex ed25519 seed)"));
+      const { channel } = bridgeChannel(cfg);
+      const client = new ChannelClient(cfg.hubUrl ?? `http://${cfg.api.host}:${cfg.api.port}`, channel.name);
+      const deposit = (await client.bridgeRecord<Record<string, string>>('claimable', chain, eventId)) ?? (await client.bridgeRecord<Record<string, string>>('stray', chain, eventId));
+      if (!deposit) throw new ConfigError(`deposit ${eventId} of ${chain} is neither claimable nor stray on the hub`);
+      const sender = addressFromPublicKey(cfg.addressPrefix, hubKey.publicKey);
+      const lane = Number(opts.lane);
+      const tx = signTx({ network: cfg.network, channel: channel.name, type: 'return-deposit', sender, lane, nonce: await client.nextNonce(sender, lane), body: { chain, eventId } }, hubKey);
+      const receipt = await client.submit(tx);
+      const votes = await client.bridgeRecord<{ approvers: string[] }>('returns', chain, eventId);
+      const event = await client.bridgeRecord<{ detail: string }>('event', chain, eventId);
+      console.log(JSON.stringify({ voted: { chain, eventId, deposit }, height: receipt.height, votes: votes?.approvers ?? null, outcome: votes ? 'waiting for more approver votes' : event?.detail }, null, 2));
+    });
 }
+
+/** The lane operator votes use by default, well away from the approver process's lanes. */
+const OPERATOR_LANE = 1000;

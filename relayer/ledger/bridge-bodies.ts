@@ -92,6 +92,9 @@ export const cosignSchema = approveSchema;
 
 export const claimDepositSchema = z.strictObject({ chain: chainName, eventId: u64, to: z.string(), proof: hexBytes });
 
+/** An approver's vote to send a claimable or stray deposit back to its refund address on the chain. */
+export const returnDepositSchema = z.strictObject({ chain: chainName, eventId: u64 });
+
 export type ChainRegisterBody = z.infer<typeof chainRegisterSchema>;
 export type Attestation = z.infer<typeof attestationSchema>;
 export type DepositAttestation = z.infer<typeof depositAttestationSchema>;
@@ -102,6 +105,7 @@ export type SignatureShareBody = z.infer<typeof share>;
 export type ApproveBody = z.infer<typeof approveSchema>;
 export type CosignBody = z.infer<typeof cosignSchema>;
 export type ClaimDepositBody = z.infer<typeof claimDepositSchema>;
+export type ReturnDepositBody = z.infer<typeof returnDepositSchema>;
 
 interface CheckContext {
   addressPrefix: string;
@@ -179,6 +183,7 @@ export const BRIDGE_BODY_CODECS = {
     if (new Set(b.items.map((i) => i.actionId)).size !== b.items.length) throw new TxRejected('TX_MALFORMED', 'an action id appears twice');
   }),
   'claim-deposit': jsonCodec('claim-deposit', claimDepositSchema, (b, ctx) => void decodeAddress(b.to, ctx.addressPrefix)),
+  'return-deposit': jsonCodec('return-deposit', returnDepositSchema),
 };
 
 export interface BridgeTxBodies {
@@ -188,4 +193,5 @@ export interface BridgeTxBodies {
   approve: ApproveBody;
   cosign: CosignBody;
   'claim-deposit': ClaimDepositBody;
+  'return-deposit': ReturnDepositBody;
 }

@@ -23,13 +23,15 @@ import {
   type ClaimableRecord,
   type CustodyRecord,
   type EventRecord,
+  type ReturnVoteRecord,
+  type StrayRecord,
   type VoteRecord,
 } from './bridge-state.ts';
 
 /** Votes further ahead of the next event id than this are refused (bounded state per listener). */
 export const MAX_EVENT_LOOKAHEAD = 10_000n;
 
-type Bridge = 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit';
+type Bridge = 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit' | 'return-deposit';
 
 export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): StateChange[] {
   const o = new StateOverlay(state);
@@ -52,6 +54,9 @@ export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): State
       break;
     case 'claim-deposit':
       claimDeposit(o, tx as SignedTx<'claim-deposit'>);
+      break;
+    case 'return-deposit':
+      returnDeposit(o, tx as SignedTx<'return-deposit'>);
       break;
   }
   return [...o.changes(), nonce];
@@ -224,11 +229,14 @@ function applyExecution(o: StateOverlay, rec: ChainRecord, e: ExecutionAttestati
     halt(o, rec.chain, `action ${e.actionId} executed a payload the hub did not sign`);
     return { ...base, outcome: 'halted', detail: `action ${e.actionId}` };
   }
-  const amount = BigInt(action.hubAmount);
-  const mapping = rec.assets.find((a) => a.hubAsset === action.hubAsset);
-  const c = custodyOf(o, rec.chain, action.hubAsset);
-  const held = mapping?.mode === 'mint' ? c.held + amount : c.held - amount;
-  setCustody(o, rec.chain, action.hubAsset, { held, pendingOut: c.pendingOut - amount });
+  if (action.hubAsset !== null) {
+    // Stray returns (hubAsset null) pay out tokens the hub never accounted.
+    const amount = BigInt(action.hubAmount);
+    const mapping = rec.assets.find((a) => a.hubAsset === action.hubAsset);
+    const c = custodyOf(o, rec.chain, action.hubAsset);
+    const held = mapping?.mode === 'mint' ? c.held + amount : c.held - amount;
+    setCustody(o, rec.chain, action.hubAsset, { held, pendingOut: c.pendingOut - amount });
+  }
   o.set(keys.action(rec.chain, e.actionId), {
     ...action,
     status: e.paid ? 'executed' : 'claimable-on-chain',
@@ -261,17 +269,9 @@ function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {
   }
   const balance = o.balance(tx.sender, b.asset);
   if (balance < amount) throw new TxRejected('INSUFFICIENT_BALANCE', `balance ${balance} is less than ${amount}`, { balance: balance.toString(), asset: b.asset });
-  const c = custodyOf(o, b.chain, b.asset);
-  if (mapping.mode === 'lock' && c.held - c.pendingOut < amount) {
-    // Issue #5 replaces this refusal with the pending-funds FIFO.
-    throw new TxRejected('INSUFFICIENT_CUSTODY', `custody of ${b.asset} on ${b.chain} covers ${c.held - c.pendingOut}, less than ${amount}`);
-  }
-  const id = BigInt(cursor.nextActionId);
+  reserveCustody(o, b.chain, b.asset, mapping.mode, amount);
   o.setBalance(tx.sender, b.asset, balance - amount);
-  setCustody(o, b.chain, b.asset, { held: c.held, pendingOut: c.pendingOut + amount });
-  o.set(keys.cursor(b.chain), { ...cursor, nextActionId: (id + 1n).toString() } satisfies ChainCursor);
-  o.set(keys.action(b.chain, id), {
-    actionId: id.toString(),
+  createAction(o, b.chain, {
     kind: mapping.mode === 'mint' ? 'mint' : 'release',
     owner: tx.sender,
     hubAsset: b.asset,
@@ -280,12 +280,29 @@ function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {
     recipient,
     chainAmount: chainAmount.toString(),
     withdrawTx: toHex(tx.id),
-    status: 'created',
-    payloadHash: null,
-    approvals: {},
-    processor: null,
-    execution: null,
-  } satisfies ActionRecord);
+    returnOf: null,
+  });
+}
+
+/** Counts `amount` as pending out of custody; a lock-mode asset must be covered by what custody holds for the hub. */
+function reserveCustody(o: StateOverlay, chain: string, hubAsset: string, mode: 'lock' | 'mint', amount: bigint): void {
+  const c = custodyOf(o, chain, hubAsset);
+  if (mode === 'lock' && c.held - c.pendingOut < amount) {
+    // Issue #5 replaces this refusal with the pending-funds FIFO.
+    throw new TxRejected('INSUFFICIENT_CUSTODY', `custody of ${hubAsset} on ${chain} covers ${c.held - c.pendingOut}, less than ${amount}`);
+  }
+  setCustody(o, chain, hubAsset, { held: c.held, pendingOut: c.pendingOut + amount });
+}
+
+type NewAction = Omit<ActionRecord, 'actionId' | 'status' | 'payloadHash' | 'approvals' | 'processor' | 'execution'>;
+
+/** Creates the chain's next action (id n = the cursor's next action id). */
+function createAction(o: StateOverlay, chain: string, a: NewAction): bigint {
+  const { cursor } = chainOf(o, chain);
+  const id = BigInt(cursor.nextActionId);
+  o.set(keys.cursor(chain), { ...cursor, nextActionId: (id + 1n).toString() } satisfies ChainCursor);
+  o.set(keys.action(chain, id), { actionId: id.toString(), ...a, status: 'created', payloadHash: null, approvals: {}, processor: null, execution: null } satisfies ActionRecord);
+  return id;
 }
 
 function approve(o: StateOverlay, tx: SignedTx<'approve'>): void {
@@ -333,4 +350,51 @@ function claimDeposit(o: StateOverlay, tx: SignedTx<'claim-deposit'>): void {
   o.delete(keys.claimable(b.chain, b.eventId));
   const event = o.get<EventRecord>(keys.event(b.chain, b.eventId));
   if (event) o.set(keys.event(b.chain, b.eventId), { ...event, detail: `claimed by ${b.to}` } satisfies EventRecord);
+}
+
+/**
+ * An approver's vote to send a claimable deposit (bad hub recipient) or stray custody
+ * (unknown token, amount the hub cannot carry) back to the deposit's refund address.
+ * The vote that completes the approver quorum turns it into the chain's next action,
+ * which then needs M approvals and the processor's co-signature like any withdrawal.
+ */
+function returnDeposit(o: StateOverlay, tx: SignedTx<'return-deposit'>): void {
+  const { chain, eventId } = tx.body;
+  const { rec, cursor } = chainOf(o, chain);
+  if (!rec.approvers.includes(tx.sender)) throw new TxRejected('NOT_AUTHORIZED', `${tx.sender} is not an approver of ${chain}`);
+  if (cursor.halted) throw new TxRejected('CHAIN_HALTED', `chain ${chain} is halted: ${cursor.halted}`);
+  const claimable = o.get<ClaimableRecord>(keys.claimable(chain, eventId));
+  const stray = o.get<StrayRecord>(keys.stray(chain, eventId));
+  if (!claimable && !stray) throw new TxRejected('NOTHING_TO_RETURN', `deposit ${eventId} of ${chain} is neither claimable nor stray`);
+  const family = CHAIN_FAMILY_RULES[rec.family];
+  const refundTo = family.canonicalAddress((claimable ?? stray)?.refundTo ?? '');
+  const votes = o.get<ReturnVoteRecord>(keys.returnVotes(chain, eventId)) ?? { approvers: [] };
+  if (votes.approvers.includes(tx.sender)) throw new TxRejected('ALREADY_VOTED', `${tx.sender} already voted to return deposit ${eventId} of ${chain}`);
+  votes.approvers = [...votes.approvers, tx.sender].sort();
+  if (votes.approvers.length < rec.approverQuorum) {
+    o.set(keys.returnVotes(chain, eventId), votes);
+    return;
+  }
+  let action: NewAction;
+  if (claimable) {
+    const mapping = rec.assets.find((a) => a.hubAsset === claimable.hubAsset);
+    const hubAmount = BigInt(claimable.hubAmount);
+    const chainAmount = mapping && hubToChainAmount(hubAmount, o.base.assets.get(claimable.hubAsset)?.decimals ?? 0, mapping.chainDecimals, family.maxAmount);
+    if (!mapping || !chainAmount) throw new TxRejected('UNREPRESENTABLE_AMOUNT', `deposit ${eventId} cannot be paid back on ${chain}`);
+    reserveCustody(o, chain, claimable.hubAsset, mapping.mode, hubAmount);
+    const common = { owner: null, hubAsset: claimable.hubAsset, hubAmount: claimable.hubAmount, chainAsset: mapping.chainAsset, chainAmount: chainAmount.toString() };
+    action = { ...common, kind: mapping.mode === 'mint' ? 'mint' : 'release', recipient: refundTo, withdrawTx: toHex(tx.id), returnOf: { source: 'claimable', eventId } };
+    o.delete(keys.claimable(chain, eventId));
+  } else {
+    const s = stray as StrayRecord;
+    // A bridged token burnt with an amount the hub could not carry is minted back; anything else is released.
+    const mode = rec.assets.find((a) => a.chainAsset === s.chainAsset)?.mode;
+    const common = { owner: null, hubAsset: null, hubAmount: '0', chainAsset: s.chainAsset, chainAmount: s.amount };
+    action = { ...common, kind: mode === 'mint' ? 'mint' : 'release', recipient: refundTo, withdrawTx: toHex(tx.id), returnOf: { source: 'stray', eventId } };
+    o.delete(keys.stray(chain, eventId));
+  }
+  const id = createAction(o, chain, action);
+  o.delete(keys.returnVotes(chain, eventId));
+  const event = o.get<EventRecord>(keys.event(chain, eventId));
+  if (event) o.set(keys.event(chain, eventId), { ...event, detail: `returned to ${refundTo} as action ${id}` } satisfies EventRecord);
 }

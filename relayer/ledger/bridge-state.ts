@@ -31,13 +31,18 @@ export type ActionStatus = 'created' | 'signed' | 'executed' | 'claimable-on-cha
 export interface ActionRecord {
   actionId: string;
   kind: 'release' | 'mint';
-  owner: string;
-  hubAsset: string;
+  /** The hub account the withdrawal debited; null for a deposit returned by quorum. */
+  owner: string | null;
+  /** The hub asset it pays out; null for stray tokens, which the hub never accounted. */
+  hubAsset: string | null;
   hubAmount: string;
   chainAsset: string;
   recipient: string;
   chainAmount: string;
+  /** The hub transaction that created the action: the withdrawal, or the vote that completed a return's quorum. */
   withdrawTx: string;
+  /** Set when the action sends a claimable or stray deposit back to its refund address. */
+  returnOf: { source: 'claimable' | 'stray'; eventId: string } | null;
   status: ActionStatus;
   /** What approvers committed to (set by the first approval; every later share must match). */
   payloadHash: string | null;
@@ -76,6 +81,11 @@ export interface StrayRecord {
   txHash: string;
 }
 
+/** Approvers who voted to return a claimable or stray deposit (until the quorum creates the action). */
+export interface ReturnVoteRecord {
+  approvers: string[];
+}
+
 export interface CustodyRecord {
   /** Lock mode: what custody holds for the hub (deposits in − settled releases). Mint mode: bridged supply outstanding. */
   held: string;
@@ -91,6 +101,7 @@ export const keys = {
   action: (c: string, id: bigint | string) => `action/${c}/${id}`,
   claimable: (c: string, eventId: bigint | string) => `claimable/${c}/${eventId}`,
   stray: (c: string, eventId: bigint | string) => `stray/${c}/${eventId}`,
+  returnVotes: (c: string, eventId: bigint | string) => `returns/${c}/${eventId}`,
   custody: (c: string, hubAsset: string) => `custody/${c}/${hubAsset}`,
 };
 

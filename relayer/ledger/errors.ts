@@ -37,6 +37,8 @@ export type RejectionCode =
   | 'PAYLOAD_MISMATCH'
   | 'QUORUM_NOT_REACHED'
   | 'NOTHING_TO_CLAIM'
+  | 'NOTHING_TO_RETURN'
+  | 'ALREADY_VOTED'
   | 'BAD_PROOF';
 
 export class KlxError extends Error {

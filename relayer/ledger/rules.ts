@@ -30,6 +30,7 @@ export function executeTx(state: LedgerState, tx: SignedTx, rulesVersion = RULES
     case 'approve':
     case 'cosign':
     case 'claim-deposit':
+    case 'return-deposit':
       return executeBridgeTx(state, tx as SignedTx<typeof tx.type>);
   }
   throw new TxRejected('UNKNOWN_TX_TYPE', `unknown transaction type "${String(tx.type)}"`);

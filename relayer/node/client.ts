@@ -48,6 +48,15 @@ export class ChannelClient {
   submitBatch(txs: SignedTx[]): Promise<{ results: ({ ok: true; receipt: Receipt } | { ok: false; error: { code: string; message: string; retriable: boolean } })[] }> {
     return this.call('/transactions/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transactions: txs.map(txToJson) }) });
   }
+  /** One bridge record (`bridge/<kind>/<chain>/<id>`), or null when there is none. */
+  async bridgeRecord<T>(kind: string, chain: string, id: string): Promise<T | null> {
+    try {
+      return await this.call<T>(`/bridge/${encodeURIComponent(kind)}/${encodeURIComponent(chain)}/${encodeURIComponent(id)}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  }
   balances(address: string): Promise<{ balances: Record<string, string> }> {
     return this.call(`/balances/${encodeURIComponent(address)}`);
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { zeroAddress, type Abi, type Address, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
 import { loadArtifact } from '../../adapters/evm/artifacts.ts';
 import { signTx } from '../../relayer/ledger/transaction.ts';
@@ -130,6 +131,35 @@ describe('bridge end to end (EVM)', () => {
     assert.equal(await klxBalance(claimer), before + 10n ** 9n);
     const again = signTx({ ...tx, nonce: tx.nonce + 1n }, key);
     await assert.rejects(d.hub.submit(again), (e: ApiError) => e.code === 'NOTHING_TO_CLAIM');
+  });
+
+  it('returns a claimable deposit and a stray amount to their refund addresses once 2 approvers vote (operator CLI)', async () => {
+    const eth = d.evm.ethereum;
+    const token = eth.chain.deployment.klxToken as Address;
+    const [refundA, refundB] = [privateKeyToAccount(generatePrivateKey()).address, privateKeyToAccount(generatePrivateKey()).address];
+    const claimable = await eventOf('ethereum', await depositErc20(eth, eth.treasury, token, 10n ** 18n, 'klxd1not-an-address-either', refundA));
+    // One wei more than the hub's 9 decimals of KLX can carry: stray, nothing credited.
+    const stray = await eventOf('ethereum', await depositErc20(eth, eth.treasury, token, 10n ** 18n + 1n, alice, refundB));
+    assert.deepEqual([claimable.outcome, stray.outcome], ['claimable', 'stray']);
+    const vote = async (approver: string, eventId: string) => {
+      const r = await runCli(['return-deposit', 'ethereum', eventId, '--config', d.cluster.configFile], { ...devnetRoleEnv(approver), DATABASE_URL: d.db.url, KLX_LOG_LEVEL: 'warn' });
+      assert.equal(r.code, 0, r.output);
+      return JSON.parse(r.output.slice(r.output.indexOf('{'))) as { votes: string[] | null; outcome: string | undefined };
+    };
+    const first = await vote('approver-0', claimable.eventId);
+    assert.deepEqual(first.votes, [devnetRoleAddress('approver-0')], 'one vote of two: waiting');
+    const second = await vote('approver-1', claimable.eventId);
+    assert.match(second.outcome ?? '', new RegExp(`returned to ${refundA} as action \\d+`));
+    await vote('approver-2', stray.eventId);
+    const strayDone = await vote('approver-0', stray.eventId);
+    const actionOf = (outcome: string | undefined) => BigInt(/as action (\d+)/.exec(outcome ?? '')?.[1] ?? '0');
+    const [a, b] = [await settled('ethereum', actionOf(second.outcome)), await settled('ethereum', actionOf(strayDone.outcome))];
+    assert.deepEqual([a.status, b.status], ['executed', 'executed']);
+    assert.equal(await erc20Balance(eth, token, refundA), 10n ** 18n);
+    assert.equal(await erc20Balance(eth, token, refundB), 10n ** 18n + 1n, 'the exact chain amount, wei included');
+    const refused = await runCli(['return-deposit', 'ethereum', stray.eventId, '--config', d.cluster.configFile], { ...devnetRoleEnv('approver-1'), DATABASE_URL: d.db.url, KLX_LOG_LEVEL: 'warn' });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.output, /neither claimable nor stray/);
   });
 
   it('consumes the id of a payout to a reverting receiver, leaves it claimable on the chain, and the queue continues', async () => {

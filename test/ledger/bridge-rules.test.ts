@@ -232,4 +232,61 @@ describe('bridge rules', () => {
     assert.match(record<ChainCursor>(keys.cursor('ethereum'))?.halted ?? '', /did not sign/);
     expectRejected(f.sign(alice, 'withdraw', { chain: 'ethereum', asset: 'KLX', amount: '1000000000', recipient: RECIPIENT }), 'CHAIN_HALTED');
   });
+
+  describe('returns of claimable and stray deposits by approver quorum', () => {
+    const vote = (a: TestUser, eventId: string) => f.sign(a, 'return-deposit', { chain: 'ethereum', eventId });
+    const action = (id: bigint) => record<ActionRecord>(keys.action('ethereum', id));
+    const signAndExecute = (id: string, eventId: string) => {
+      const share = (signer: string) => ({ actionId: id, payloadHash: `0x${'11'.repeat(32)}`, signer, signature: `0x${'22'.repeat(65)}` });
+      chain.append(f.sign(approvers[0] as TestUser, 'approve', { chain: 'ethereum', items: [share('0xa0')] }));
+      chain.append(f.sign(approvers[1] as TestUser, 'approve', { chain: 'ethereum', items: [share('0xa1')] }));
+      chain.append(f.sign(producer, 'cosign', { chain: 'ethereum', items: [share('0xp')] }));
+      quorumAttest([{ kind: 'execution', eventId, custody: CUSTODY, txHash: `0x${'44'.repeat(32)}`, index: 0, blockHeight: '30', blockHash: `0x${'55'.repeat(32)}`, actionId: id, payloadHash: `0x${'11'.repeat(32)}`, paid: true }]);
+    };
+
+    it('turns a claimable deposit into a release to its refund address once M approvers vote, and only then', () => {
+      quorumAttest([deposit(1, { recipient: 'klxd1notanaddress' })]);
+      expectRejected(vote(alice, '1'), 'NOT_AUTHORIZED');
+      chain.append(vote(approvers[0] as TestUser, '1'));
+      assert.equal(action(1n), undefined, 'one vote of a quorum of two creates nothing');
+      assert.deepEqual(record<{ approvers: string[] }>(keys.returnVotes('ethereum', 1n))?.approvers, [approvers[0]?.address]);
+      expectRejected(vote(approvers[0] as TestUser, '1'), 'ALREADY_VOTED');
+      f.unuse(approvers[0] as TestUser);
+      chain.append(vote(approvers[2] as TestUser, '1'));
+      const a = action(1n) as ActionRecord;
+      assert.equal(a.kind, 'release');
+      assert.equal(a.recipient, refund.address);
+      assert.equal(a.chainAsset, TOKEN);
+      assert.equal(a.chainAmount, '5000000000000000000', 'the whole deposit, in chain units');
+      assert.equal(a.owner, null);
+      assert.deepEqual(a.returnOf, { source: 'claimable', eventId: '1' });
+      assert.equal(record(keys.claimable('ethereum', 1n)), undefined, 'no longer claimable on the hub');
+      assert.equal(record(keys.returnVotes('ethereum', 1n)), undefined);
+      assert.match(record<EventRecord>(keys.event('ethereum', 1n))?.detail ?? '', /returned to .* as action 1/);
+      assert.deepEqual(record<CustodyRecord>(keys.custody('ethereum', 'KLX')), { held: '5000000000', pendingOut: '5000000000' });
+      expectRejected(vote(approvers[1] as TestUser, '1'), 'NOTHING_TO_RETURN');
+      f.unuse(approvers[1] as TestUser);
+      signAndExecute('1', '2');
+      assert.equal(action(1n)?.status, 'executed');
+      assert.deepEqual(record<CustodyRecord>(keys.custody('ethereum', 'KLX')), { held: '0', pendingOut: '0' });
+      assert.equal(chain.state.balance(alice.address, 'KLX'), 1_000_000_000n, 'no hub balance moved');
+    });
+
+    it('returns stray tokens exactly, without touching the hub custody accounts, and refuses anything else', () => {
+      quorumAttest([deposit(1, { asset: STRAY_TOKEN, amount: '777' }), deposit(2)]);
+      expectRejected(vote(approvers[0] as TestUser, '2'), 'NOTHING_TO_RETURN'); // credited, not returnable
+      f.unuse(approvers[0] as TestUser);
+      expectRejected(f.sign(approvers[0] as TestUser, 'return-deposit', { chain: 'tezos', eventId: '1' }), 'UNKNOWN_CHAIN');
+      f.unuse(approvers[0] as TestUser);
+      chain.append(vote(approvers[0] as TestUser, '1'));
+      chain.append(vote(approvers[1] as TestUser, '1'));
+      const a = action(1n) as ActionRecord;
+      assert.deepEqual([a.kind, a.hubAsset, a.chainAsset, a.chainAmount, a.recipient], ['release', null, STRAY_TOKEN, '777', refund.address]);
+      assert.equal(record(keys.stray('ethereum', 1n)), undefined);
+      const custodyBefore = record<CustodyRecord>(keys.custody('ethereum', 'KLX'));
+      signAndExecute('1', '3');
+      assert.equal(action(1n)?.status, 'executed');
+      assert.deepEqual(record<CustodyRecord>(keys.custody('ethereum', 'KLX')), custodyBefore);
+    });
+  });
 });
