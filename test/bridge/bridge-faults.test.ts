@@ -147,27 +147,24 @@ describe('bridge under faults (EVM)', () => {
     await d.pauseMining();
     await pol.rpc('anvil_reorg', [Number(latest - receipt.blockNumber + 1n), []]);
     d.resumeMining();
+    // Listeners that had attested the replaced block halt (a listener still behind it just reads the new chain).
     const halted = await waitFor('listeners to halt polygon', async () => {
-      const r = await d.db.pool.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM pg_namespace n WHERE starts_with(n.nspname, $1) AND EXISTS (SELECT 1 FROM information_schema.tables t WHERE t.table_schema = n.nspname AND t.table_name = 'listener_halts')`,
-        [`${d.schemaPrefix}listener_`],
-      );
-      let count = 0;
+      const ids: number[] = [];
       for (let i = 0; i < 5; i++) {
         const h = await d.db.pool.query(`SELECT reason FROM "${d.schemaPrefix}listener_${i}".listener_halts WHERE chain = 'polygon'`).catch(() => ({ rows: [] }));
-        if (h.rows.length > 0) count++;
+        if (h.rows.length > 0) ids.push(i);
       }
-      return r.rows[0] && count >= 3 ? count : null;
+      return ids.length >= 3 ? ids : null;
     }, 60_000);
-    assert.ok(halted >= 3);
+    const first = halted[0] as number;
     // Only an operator command clears a listener's halt.
-    const cleared = await runCli(['listener-clear-halt', 'polygon', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}listener_0`], {
-      ...devnetRoleEnv('listener-0'),
+    const cleared = await runCli(['listener-clear-halt', 'polygon', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}listener_${first}`], {
+      ...devnetRoleEnv(`listener-${first}`),
       DATABASE_URL: d.db.url,
     });
     assert.equal(cleared.code, 0, cleared.output);
     assert.match(cleared.output, /cleared the halt of polygon/);
-    const rows = await d.db.pool.query(`SELECT 1 FROM "${d.schemaPrefix}listener_0".listener_halts WHERE chain = 'polygon'`);
+    const rows = await d.db.pool.query(`SELECT 1 FROM "${d.schemaPrefix}listener_${first}".listener_halts WHERE chain = 'polygon'`);
     assert.equal(rows.rows.length, 0);
     // Ethereum is not affected.
     const eth = d.evm.ethereum;
