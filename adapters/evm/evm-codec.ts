@@ -250,8 +250,26 @@ export function signDigest(key: Uint8Array, digest: Uint8Array): Uint8Array {
 }
 
 /** The signer of a digest, or null for anything the contract would refuse. */
+/**
+ * Recovered signers by (digest, signature): recovery is pure and costs milliseconds in
+ * JavaScript, while the processor, the submitter and its pre-flight check look at the
+ * same shares several times. Bounded; the oldest entries go first.
+ */
+const recovered = new Map<string, Address | null>();
+const RECOVERED_MAX = 16_384;
+
 export function recoverSigner(digest: Uint8Array, signature: Uint8Array): Address | null {
   if (digest.length !== 32 || signature.length !== 65) return null;
+  const key = `${bytesToHex(digest)}${bytesToHex(signature)}`;
+  const known = recovered.get(key);
+  if (known !== undefined) return known;
+  const signer = recoverUncached(digest, signature);
+  if (recovered.size >= RECOVERED_MAX) recovered.delete(recovered.keys().next().value as string);
+  recovered.set(key, signer);
+  return signer;
+}
+
+function recoverUncached(digest: Uint8Array, signature: Uint8Array): Address | null {
   const v = signature[64] ?? 0;
   if (v !== 27 && v !== 28) return null;
   try {

@@ -28,7 +28,9 @@ export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAct
 export function signedOf(adapter: ChainAdapter, a: ActionRecord): SignedAction {
   const unsigned = unsignedOf(adapter, a);
   if (!a.processor) throw new Error(`action ${a.actionId} has no processor signature`);
-  return adapter.assemble(unsigned, [shareFromBody(a.processor, 'processor'), ...validApproverShares(adapter, unsigned, a)]);
+  // The adapter checks every share it uses (and ignores invalid ones).
+  const approvals = Object.values(a.approvals).filter((s) => s.payloadHash === unsigned.payloadHash).map((s) => shareFromBody(s, 'approver'));
+  return adapter.assemble(unsigned, [shareFromBody(a.processor, 'processor'), ...approvals]);
 }
 
 /**

@@ -85,8 +85,7 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     if (registered === null) return 0; // the hub does not carry the chain yet
     if (!registered) throw new RegistrationMismatch(this.name);
     const cursor = await this.store.cursor(this.name);
-    const attested = await this.store.attestedBlocks(this.name);
-    const changed = await adapter.checkReorg(cursor ? [cursor.block, ...attested] : attested);
+    const changed = await this.changedAttestedBlock(cursor?.block ?? null);
     if (changed) {
       const reason = `block ${changed.height} (${changed.hash}) changed after it was attested: reorganisation beyond the confirmation depth`;
       await this.store.halt(this.name, reason, changed.height);
@@ -128,6 +127,20 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       this.emit('attested', { chain: this.name, count: items.length, firstEventId: items[0]?.eventId ?? '', lastEventId: items[items.length - 1]?.eventId ?? '', finalHeight: final.height });
     }
     return items.length;
+  }
+
+  /**
+   * The attested block (or cursor block) the chain no longer has, or null. Blocks are
+   * hash-linked: while the newest one we recorded is unchanged, so is everything below it,
+   * so one read per tick suffices; the full list is read only to name what changed.
+   */
+  private async changedAttestedBlock(cursorBlock: BlockRef | null): Promise<BlockRef | null> {
+    const { adapter } = this.chain;
+    const attested = await this.store.attestedBlocks(this.name);
+    const all = cursorBlock ? [cursorBlock, ...attested] : attested;
+    const newest = all.reduce<BlockRef | null>((m, b) => (m === null || b.height > m.height ? b : m), null);
+    if (newest === null || (await adapter.checkReorg([newest])) === null) return null;
+    return (await adapter.checkReorg(all)) ?? newest;
   }
 
   /** Deposits raise, paid releases lower, what custody must at least hold (mint-mode assets are burnt/minted, not held). */

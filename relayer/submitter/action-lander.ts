@@ -34,6 +34,8 @@ export interface ActionLanderOptions {
   /** After a chain failure (revert, RPC error), submissions pause: base and cap of the doubling pause (default 1 s, 60 s). */
   holdBaseMs?: number;
   holdMaxMs?: number;
+  /** How long the last inclusion answers wake-ups for the ids it executed without an RPC read (default 3 s). */
+  landedAnswerMs?: number;
 }
 
 export interface LandOutcome {
@@ -58,11 +60,20 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
   private readonly dropGraceMs: number;
   private readonly holdBaseMs: number;
   private readonly holdMaxMs: number;
+  private readonly landedAnswerMs: number;
   private payer: string | undefined;
   /** Next payer nonce as this process knows it (an RPC behind a load balancer may lag). */
   private nextNonce: bigint | null = null;
   private failures = 0;
   private holdUntil = 0;
+  /**
+   * Ids below `landedNext` were executed by this process's last included submission: for
+   * a short while, a wake-up for one of them is answered without an RPC read (a batch of
+   * 64 otherwise costs 64 reads before the next batch can start). The answer expires so
+   * that a reorganisation that drops the inclusion is seen by the next reconcile's jobs.
+   */
+  private landedNext = 0n;
+  private landedAt = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(o: ActionLanderOptions) {
@@ -78,6 +89,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     this.dropGraceMs = o.dropGraceMs ?? 300_000;
     this.holdBaseMs = o.holdBaseMs ?? 1000;
     this.holdMaxMs = o.holdMaxMs ?? 60_000;
+    this.landedAnswerMs = o.landedAnswerMs ?? 3000;
     if (!(this.batchLimit >= 1)) throw new RangeError('batchLimit must be at least 1');
   }
 
@@ -93,6 +105,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
   }
 
   private async landSerial(target: bigint): Promise<LandOutcome> {
+    if (target < this.landedNext && Date.now() - this.landedAt < this.landedAnswerMs) return { nextId: this.landedNext, included: 0 };
     let included = 0;
     try {
       for (;;) {
@@ -260,6 +273,8 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     await this.store.close(this.chain, row.txHash, state);
     if (row.nonce !== null && (this.nextNonce === null || this.nextNonce <= row.nonce)) this.nextNonce = row.nonce + 1n;
     if (state === 'included') {
+      if (row.lastId + 1n > this.landedNext) this.landedNext = row.lastId + 1n;
+      this.landedAt = Date.now();
       this.emit('landed', this.ev(row));
       return;
     }

@@ -12,7 +12,7 @@ import { devnetAddress, devnetUser } from '../../relayer/devnet/devnet-config.ts
 import { bridgeRecord, depositErc20, startBridgeDevnet } from '../helpers/bridge-devnet.ts';
 import { waitFor } from '../helpers/processes.ts';
 
-const DEPOSITS = Number(process.env.KLX_BENCH_DEPOSITS ?? 30);
+const DEPOSITS = Number(process.env.KLX_BENCH_DEPOSITS ?? 50);
 const WITHDRAWALS = Number(process.env.KLX_BENCH_WITHDRAWALS ?? 300);
 const BASELINE_TXS = 200;
 
@@ -27,18 +27,22 @@ try {
   const token = eth.chain.deployment.klxToken as Address;
   const alice = devnetAddress('alice');
 
-  // Deposit credit latency after the depth (confirmation depth 2: one more block).
-  const latencies: number[] = [];
-  for (let i = 0; i < DEPOSITS; i++) {
+  // Deposit credit latency after the depth (confirmation depth 2: one more block). The
+  // first deposit (the custody the withdrawals draw on) is timed apart: it includes the
+  // roles' cold start (module loading, first hub sync), not the steady state.
+  const creditAfterDepth = async (amount: bigint): Promise<number> => {
     await d.pauseMining();
-    const amount = (i === 0 ? 100_000n : 1n) * 10n ** 18n; // the first one is the custody for the withdrawals
     const hash = await depositErc20(eth, eth.treasury, token, amount, alice);
     const t0 = performance.now();
     await eth.rpc('evm_mine');
     await waitFor('credit', async () => ((await bridgeRecord<{ events: unknown[] }>(d, `events/ethereum?txHash=${hash}`))?.events.length ?? 0) > 0, 30_000);
-    latencies.push(performance.now() - t0);
+    const ms = performance.now() - t0;
     d.resumeMining();
-  }
+    return ms;
+  };
+  const coldStart = await creditAfterDepth(100_000n * 10n ** 18n);
+  const latencies: number[] = [];
+  for (let i = 0; i < DEPOSITS; i++) latencies.push(await creditAfterDepth(10n ** 18n));
 
   // Withdrawals: submitted in batches on 8 lanes, timed until the last one is settled.
   const user = eth.user.account?.address as Address;
@@ -75,7 +79,8 @@ try {
   const baseline = BASELINE_TXS / ((performance.now() - b0) / 1000);
 
   console.log('\nBridge, every role a separate process (5 listeners q3, 3 approvers q2, processor, submitter), anvil');
-  console.log(`deposit credit latency after the depth (${DEPOSITS} deposits)   p50 ${pct(latencies, 50).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   (target p99 <= 500 ms)`);
+  console.log(`deposit credit latency after the depth (${DEPOSITS} deposits)   p50 ${pct(latencies, 50).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   max ${Math.max(...latencies).toFixed(0)} ms   (target p99 <= 500 ms)`);
+  console.log(`  first deposit after the roles start (cold, not in the figures above)   ${coldStart.toFixed(0)} ms`);
   console.log(`withdrawals settled end to end, strict order (${WITHDRAWALS})       ${(WITHDRAWALS / seconds).toFixed(1)}/s   (target >= 100/s)`);
   console.log(`baseline: raw sequential viem send + receipt, same node      ${baseline.toFixed(1)} tx/s   ratio ${(WITHDRAWALS / seconds / baseline).toFixed(2)}x`);
 } finally {

@@ -126,4 +126,20 @@ describe('submitter crash between send and receipt', () => {
     assert.equal(chain.maxInFlight, 1);
     assertExecutedOnce(chain, 1n, 6n);
   });
+
+  it('answers wake-ups for ids it just landed without an RPC read, and reads the chain again once that answer expires', async () => {
+    const { chain, source } = setup('landed-answer', 5n);
+    const lander = fastLander(chain, source, store, { landedAnswerMs: 200 });
+    assert.equal((await lander.landThrough(5n)).nextId, 6n);
+    chain.rpcDown = 1; // a read now would fail
+    assert.deepEqual(await lander.landThrough(3n), { nextId: 6n, included: 0 }, 'answered from the landing');
+    assert.equal(chain.rpcDown, 1, 'no RPC call was made');
+    chain.rpcDown = 0;
+    // A reorganisation drops the execution of 4 and 5: after the answer expires, the chain decides again.
+    chain.nextActionId = 4n;
+    chain.executed.splice(3);
+    await sleep(250);
+    assert.equal((await lander.landThrough(4n)).nextId, 6n);
+    assert.deepEqual(chain.executed, [1n, 2n, 3n, 4n, 5n]);
+  });
 });
