@@ -27,14 +27,17 @@ export interface FollowerOptions {
 export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
   private verifier: ChainVerifier | null = null;
   private store: ChannelStore;
+  /** Height of the last block durably stored (the verifier's memory runs ahead during a write). */
+  private stored = -1n;
 
   constructor(private readonly opts: FollowerOptions) {
     super();
     this.store = new ChannelStore(opts.pool, opts.schema, opts.identity.channel);
   }
 
+  /** The last verified height that is durably stored (what /health and metrics report). */
   get height(): bigint {
-    return this.verifier?.state.head.height ?? -1n;
+    return this.verifier ? this.stored : -1n;
   }
   get state() {
     return this.requireOpen().state;
@@ -49,6 +52,7 @@ export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
       client.release();
     }
     this.verifier = new ChainVerifier(this.opts.identity, await this.store.loadState());
+    this.stored = this.verifier.state.head.height;
   }
 
   private requireOpen(): ChainVerifier {
@@ -83,6 +87,7 @@ export class VerifyingFollower extends TypedEmitter<FollowerEvents> {
       throw e;
     }
     const last = good[good.length - 1];
+    if (last) this.stored = last.height;
     if (last) this.emit('block-verified', { channel: this.opts.identity.channel, height: last.height });
     if (failure) {
       this.verifier = null;
