@@ -7,8 +7,10 @@
  * A family not implemented yet refuses everything with a clear error.
  */
 import { secp256k1 } from '@noble/curves/secp256k1';
+import { base58 } from '@scure/base';
 import { getAddress, hashMessage, keccak256, isAddress } from 'viem';
 import { TxRejected } from './errors.ts';
+import { verifyEd25519 } from './keys.ts';
 
 export interface ChainFamilyRules {
   /** Canonical form of a chain address, or throws TxRejected BAD_CHAIN_ADDRESS. */
@@ -72,6 +74,40 @@ export const evmRules: ChainFamilyRules = {
   },
 };
 
+/**
+ * What is wrong with a Solana address text (null: nothing): base58 of exactly 32 bytes,
+ * in its one canonical spelling. Whether it is a wallet or a token account is a question
+ * for the chain (the adapter); the hub pays wallets, whose token account the adapter derives.
+ */
+export function solanaAddressProblem(text: string): string | null {
+  if (typeof text !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{1,64}$/.test(text)) return 'expected base58 characters (a 32-byte key)';
+  let bytes: Uint8Array;
+  try {
+    bytes = base58.decode(text);
+  } catch {
+    return 'not base58';
+  }
+  if (bytes.length !== 32) return `decodes to ${bytes.length} bytes, not 32`;
+  if (base58.encode(bytes) !== text) return 'not the canonical base58 spelling';
+  if (bytes.every((b) => b === 0)) return 'the system program address cannot receive funds';
+  return null;
+}
+
+export const solanaRules: ChainFamilyRules = {
+  canonicalAddress(text) {
+    const problem = solanaAddressProblem(text);
+    if (problem) throw badAddress('Solana', problem);
+    return text;
+  },
+  // SPL token amounts are u64.
+  maxAmount: (1n << 64n) - 1n,
+  verifyOwnership(address, message, proof) {
+    // Wallets' signMessage: an ed25519 signature of the message's UTF-8 bytes by the address's key.
+    if (proof.length !== 64 || solanaAddressProblem(address) !== null) return false;
+    return verifyEd25519(base58.decode(address), new TextEncoder().encode(message), proof);
+  },
+};
+
 function notYet(family: string): ChainFamilyRules {
   const refuse = (): never => {
     throw new TxRejected('UNSUPPORTED_CHAIN_FAMILY', `the ${family} family is not supported by these rules yet`);
@@ -81,7 +117,7 @@ function notYet(family: string): ChainFamilyRules {
 
 export const CHAIN_FAMILY_RULES: Record<'evm' | 'solana' | 'cosmos' | 'bitcoin' | 'tezos', ChainFamilyRules> = {
   evm: evmRules,
-  solana: notYet('solana'),
+  solana: solanaRules,
   cosmos: notYet('cosmos'),
   bitcoin: notYet('bitcoin'),
   tezos: notYet('tezos'),
