@@ -131,7 +131,7 @@ export interface EvmDomain {
   bridge: Address;
 }
 
-const ACTION_TYPES = {
+export const ACTION_TYPES = {
   Action: [
     { name: 'actionId', type: 'uint64' },
     { name: 'kind', type: 'uint8' },

@@ -102,7 +102,7 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
   }
 
   private check(chain: ConfiguredChain, a: ActionRecord, custody: Map<string, bigint>): string | null {
-    const reason = a.returnOf?.source === 'stray' ? this.checkStrayReturn(chain, a) : this.checkPayout(chain, a);
+    const reason = this.payoutProblem(chain, a);
     if (reason) return reason;
     if (a.kind === 'release') {
       const left = custody.get(a.chainAsset) ?? 0n;
@@ -112,33 +112,26 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     return null;
   }
 
-  /** A withdrawal, or a claimable deposit returned by quorum: a configured asset whose chain amount is the hub amount converted. */
-  private checkPayout(chain: ConfiguredChain, a: ActionRecord): string | null {
+  /**
+   * A withdrawal or a claimable deposit returned by quorum pays a configured asset whose
+   * chain amount is the hub amount converted; a stray return pays tokens the hub never
+   * accounted (no hub asset), released unless a bridged token was burnt.
+   */
+  private payoutProblem(chain: ConfiguredChain, a: ActionRecord): string | null {
     const spec = chain.assets.get(a.chainAsset);
-    if (!spec || spec.hubAsset !== a.hubAsset) return `asset ${a.chainAsset} is not the configured counterpart of ${a.hubAsset}`;
+    const stray = a.returnOf?.source === 'stray';
     if ((a.owner === null) !== (a.returnOf !== null)) return 'a payout must have either a hub owner or a returned deposit';
     if (a.returnOf && !this.returnedEvent(chain, a)) return `deposit ${a.returnOf.eventId} is not recorded as returned by this action`;
+    if (stray && a.hubAsset !== null) return 'a stray return pays no hub asset';
+    if (!stray && (!spec || spec.hubAsset !== a.hubAsset)) return `asset ${a.chainAsset} is not the configured counterpart of ${a.hubAsset}`;
     try {
       if (chain.adapter.validateAddress(a.recipient) !== a.recipient) return 'the recipient is not in canonical form';
-      if (chain.adapter.toChainAmount(spec, BigInt(a.hubAmount)) !== BigInt(a.chainAmount)) return 'the chain amount does not match the hub amount';
+      if (!stray && spec && chain.adapter.toChainAmount(spec, BigInt(a.hubAmount)) !== BigInt(a.chainAmount)) return 'the chain amount does not match the hub amount';
     } catch (e) {
       return (e as Error).message;
     }
-    if ((spec.mode === 'mint') !== (a.kind === 'mint')) return `a ${a.kind} of a ${spec.mode}-mode asset`;
-    return null;
-  }
-
-  /** Stray custody sent back: tokens the hub never accounted, so no hub asset; released unless a bridged token was burnt. */
-  private checkStrayReturn(chain: ConfiguredChain, a: ActionRecord): string | null {
-    if (a.hubAsset !== null || a.owner !== null) return 'a stray return pays no hub asset and debits no hub owner';
-    if (!this.returnedEvent(chain, a)) return `deposit ${a.returnOf?.eventId ?? '?'} is not recorded as returned by this action`;
-    const mode = chain.assets.get(a.chainAsset)?.mode ?? 'lock';
+    const mode = spec?.mode ?? 'lock';
     if ((mode === 'mint') !== (a.kind === 'mint')) return `a ${a.kind} of a ${mode}-mode asset`;
-    try {
-      if (chain.adapter.validateAddress(a.recipient) !== a.recipient) return 'the recipient is not in canonical form';
-    } catch (e) {
-      return (e as Error).message;
-    }
     return null;
   }
 

@@ -33,32 +33,20 @@ export const MAX_EVENT_LOOKAHEAD = 10_000n;
 
 type Bridge = 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit' | 'return-deposit';
 
+const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void } = {
+  'chain-register': registerChain,
+  attest,
+  withdraw,
+  approve,
+  cosign,
+  'claim-deposit': claimDeposit,
+  'return-deposit': returnDeposit,
+};
+
 export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): StateChange[] {
   const o = new StateOverlay(state);
   const nonce = useNonce(state, tx);
-  switch (tx.type) {
-    case 'chain-register':
-      registerChain(o, tx as SignedTx<'chain-register'>);
-      break;
-    case 'attest':
-      attest(o, tx as SignedTx<'attest'>);
-      break;
-    case 'withdraw':
-      withdraw(o, tx as SignedTx<'withdraw'>);
-      break;
-    case 'approve':
-      approve(o, tx as SignedTx<'approve'>);
-      break;
-    case 'cosign':
-      cosign(o, tx as SignedTx<'cosign'>);
-      break;
-    case 'claim-deposit':
-      claimDeposit(o, tx as SignedTx<'claim-deposit'>);
-      break;
-    case 'return-deposit':
-      returnDeposit(o, tx as SignedTx<'return-deposit'>);
-      break;
-  }
+  (BRIDGE_RULES[tx.type] as (o: StateOverlay, tx: SignedTx<Bridge>) => void)(o, tx);
   return [...o.changes(), nonce];
 }
 
@@ -375,24 +363,31 @@ function returnDeposit(o: StateOverlay, tx: SignedTx<'return-deposit'>): void {
     o.set(keys.returnVotes(chain, eventId), votes);
     return;
   }
-  let action: NewAction;
+  // What goes back: a claimable deposit in the hub's terms (custody reserved), stray tokens exactly as they arrived.
+  let paid: Pick<NewAction, 'hubAsset' | 'hubAmount' | 'chainAsset' | 'chainAmount'> & { mode: 'lock' | 'mint' | undefined };
   if (claimable) {
     const mapping = rec.assets.find((a) => a.hubAsset === claimable.hubAsset);
     const hubAmount = BigInt(claimable.hubAmount);
     const chainAmount = mapping && hubToChainAmount(hubAmount, o.base.assets.get(claimable.hubAsset)?.decimals ?? 0, mapping.chainDecimals, family.maxAmount);
     if (!mapping || !chainAmount) throw new TxRejected('UNREPRESENTABLE_AMOUNT', `deposit ${eventId} cannot be paid back on ${chain}`);
     reserveCustody(o, chain, claimable.hubAsset, mapping.mode, hubAmount);
-    const common = { owner: null, hubAsset: claimable.hubAsset, hubAmount: claimable.hubAmount, chainAsset: mapping.chainAsset, chainAmount: chainAmount.toString() };
-    action = { ...common, kind: mapping.mode === 'mint' ? 'mint' : 'release', recipient: refundTo, withdrawTx: toHex(tx.id), returnOf: { source: 'claimable', eventId } };
+    paid = { hubAsset: claimable.hubAsset, hubAmount: claimable.hubAmount, chainAsset: mapping.chainAsset, chainAmount: chainAmount.toString(), mode: mapping.mode };
     o.delete(keys.claimable(chain, eventId));
   } else {
     const s = stray as StrayRecord;
     // A bridged token burnt with an amount the hub could not carry is minted back; anything else is released.
-    const mode = rec.assets.find((a) => a.chainAsset === s.chainAsset)?.mode;
-    const common = { owner: null, hubAsset: null, hubAmount: '0', chainAsset: s.chainAsset, chainAmount: s.amount };
-    action = { ...common, kind: mode === 'mint' ? 'mint' : 'release', recipient: refundTo, withdrawTx: toHex(tx.id), returnOf: { source: 'stray', eventId } };
+    paid = { hubAsset: null, hubAmount: '0', chainAsset: s.chainAsset, chainAmount: s.amount, mode: rec.assets.find((a) => a.chainAsset === s.chainAsset)?.mode };
     o.delete(keys.stray(chain, eventId));
   }
+  const { mode, ...amounts } = paid;
+  const action: NewAction = {
+    ...amounts,
+    kind: mode === 'mint' ? 'mint' : 'release',
+    owner: null,
+    recipient: refundTo,
+    withdrawTx: toHex(tx.id),
+    returnOf: { source: claimable ? 'claimable' : 'stray', eventId },
+  };
   const id = createAction(o, chain, action);
   o.delete(keys.returnVotes(chain, eventId));
   const event = o.get<EventRecord>(keys.event(chain, eventId));

@@ -136,11 +136,11 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
    */
   private async changedAttestedBlock(cursorBlock: BlockRef | null): Promise<BlockRef | null> {
     const { adapter } = this.chain;
+    // The cursor block is the final block of the last round, at or above every attested block.
+    if (cursorBlock && (await adapter.checkReorg([cursorBlock])) === null) return null;
     const attested = await this.store.attestedBlocks(this.name);
     const all = cursorBlock ? [cursorBlock, ...attested] : attested;
-    const newest = all.reduce<BlockRef | null>((m, b) => (m === null || b.height > m.height ? b : m), null);
-    if (newest === null || (await adapter.checkReorg([newest])) === null) return null;
-    return (await adapter.checkReorg(all)) ?? newest;
+    return all.length === 0 ? null : ((await adapter.checkReorg(all)) ?? cursorBlock);
   }
 
   /** Deposits raise, paid releases lower, what custody must at least hold (mint-mode assets are burnt/minted, not held). */

@@ -7,6 +7,7 @@ import { keccak256, toHex as viemHex, zeroAddress, type Address, type Hex } from
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { after, before, beforeEach } from 'node:test';
 import type { EvmChain } from './evm-chain.ts';
+import { ACTION_TYPES } from '../../adapters/evm/evm-codec.ts';
 
 export const NATIVE = zeroAddress;
 export const MAX = (1n << 256n) - 1n;
@@ -64,15 +65,6 @@ export interface Domain {
 
 const domainOf = (d: Domain) => ({ name: 'KlxBridge', version: '1', chainId: d.chainId, verifyingContract: d.verifyingContract });
 
-const ACTION_TYPES = {
-  Action: [
-    { name: 'actionId', type: 'uint64' },
-    { name: 'kind', type: 'uint8' },
-    { name: 'token', type: 'address' },
-    { name: 'recipient', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-  ],
-} as const;
 
 export function signAction(signer: PrivateKeyAccount, d: Domain, actionId: bigint, a: Action): Promise<Hex> {
   return signer.signTypedData({ domain: domainOf(d), types: ACTION_TYPES, primaryType: 'Action', message: { actionId, ...a } });
