@@ -79,6 +79,12 @@ export interface HubAction {
   recipient: string;
   /** Chain base units (ignored for a no-op). */
   amount: bigint;
+  /**
+   * Chain state the action is built against, from `actionContext` ('' or absent where the
+   * family needs none; Solana: the durable nonce value). Stored on the hub with the shares,
+   * so that every party rebuilds the same action later.
+   */
+  context?: string;
 }
 
 /** Chain-specific and opaque to the core (typed data, a SignDoc, a PSBT, ...). JSON-safe. */
@@ -87,6 +93,8 @@ export interface UnsignedAction {
   actionId: bigint;
   /** What signers commit to: equal for every honest party that built the same action. */
   payloadHash: string;
+  /** The context it was built against (see HubAction.context). */
+  context: string;
   payload: unknown;
 }
 
@@ -161,6 +169,19 @@ export interface ChainAdapter {
   custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>>;
 
   // ---- withdrawals
+  /**
+   * True where action n + 1 can only be built once action n executed on the chain (Solana:
+   * it is built against the durable nonce that n advances). Approvers then sign only the
+   * lowest open action, and only once every earlier one is settled on the hub.
+   */
+  readonly signsAfterPreviousExecuted: boolean;
+  /** How many consecutive actions one submission may land (1 where each action is its own transaction). */
+  readonly maxActionsPerSubmission: number;
+  /**
+   * The chain state action n must be built against ('' where none is needed, without any
+   * RPC). Throws a retriable NOT_EXECUTABLE_YET while the chain cannot execute n next.
+   */
+  actionContext(actionId: bigint): Promise<string>;
   buildAction(action: HubAction): UnsignedAction;
   /** What still has to be signed, given the shares collected so far (empty: complete). */
   signingRequests(unsigned: UnsignedAction, collected: readonly SignatureShare[]): SigningRequest[];
@@ -183,6 +204,13 @@ export interface ChainAdapter {
   /** The id the chain will execute next (contract counter, account sequence, ...). */
   nextExecutableId(): Promise<bigint>;
   findExecution(actionId: bigint): Promise<ExecutionObservation | null>;
+}
+
+/** Action n cannot be built yet: an earlier action has not executed (and become final) on the chain. */
+export class NotExecutableYet extends KlxError {
+  constructor(chain: string, actionId: bigint, reason: string) {
+    super('NOT_EXECUTABLE_YET', `${chain}: action ${actionId} cannot be built yet: ${reason}`, true, { chain });
+  }
 }
 
 export class UnknownChainError extends KlxError {

@@ -218,7 +218,15 @@ export class EvmAdapter implements ChainAdapter {
     } else {
       throw this.badAction(`unknown action kind ${JSON.stringify(h.kind)}`);
     }
-    return { chain: this.chain, actionId: h.actionId, payloadHash: actionDigest(this.domain, action), payload: actionToPayload(action) };
+    return { chain: this.chain, actionId: h.actionId, payloadHash: actionDigest(this.domain, action), context: '', payload: actionToPayload(action) };
+  }
+
+  /** The contract's counter orders actions: they are built ahead, from hub data alone. */
+  readonly signsAfterPreviousExecuted = false;
+  readonly maxActionsPerSubmission = 64;
+
+  actionContext(): Promise<string> {
+    return Promise.resolve('');
   }
 
   signingRequests(unsigned: UnsignedAction, collected: readonly SignatureShare[]): SigningRequest[] {

@@ -7,9 +7,10 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import type { ArtifactMap } from 'hardhat/types/artifacts';
 import { bytesToHex, decodeEventLog, getAbiItem, getAddress, hashTypedData, hexToBytes, keccak256, zeroAddress, type Address, type Hex } from 'viem';
 import { KlxError } from '../../relayer/ledger/errors.ts';
-import { evmAddressProblem, rescaleAmount } from '../../relayer/ledger/chain-families.ts';
-import { BadChainAddress, UnrepresentableAmount, type ChainAssetSpec, type ChainEvent } from '../chain-adapter.ts';
+import { evmAddressProblem } from '../../relayer/ledger/chain-families.ts';
+import { BadChainAddress, type ChainAssetSpec, type ChainEvent } from '../chain-adapter.ts';
 import { loadArtifact } from './artifacts.ts';
+import { chainToHubUnits, hubToChainUnits } from '../chain-amounts.ts';
 
 export type KlxBridgeAbi = ArtifactMap['KlxBridge']['abi'];
 
@@ -65,36 +66,15 @@ export function assetOfToken(token: Address): string {
 // ---------------------------------------------------------------- amounts
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
-/** Hub balances are u128. */
-export const MAX_HUB_AMOUNT = (1n << 128n) - 1n;
 
-function checkDecimals(spec: ChainAssetSpec): void {
-  const ok = (d: number) => Number.isInteger(d) && d >= 0 && d <= 77;
-  if (!ok(spec.decimals) || !ok(spec.hubDecimals)) {
-    throw new KlxError('BAD_ASSET_SPEC', `asset ${spec.chainAsset}: decimals must be whole numbers from 0 to 77`, false);
-  }
-}
+const UINT256 = { max: MAX_UINT256, name: 'uint256' };
 
 export function hubToChainAmount(chain: string, spec: ChainAssetSpec, hubAmount: bigint): bigint {
-  checkDecimals(spec);
-  if (hubAmount <= 0n) throw new UnrepresentableAmount(chain, `amount must be positive (got ${hubAmount})`);
-  const amount = rescaleAmount(hubAmount, spec.hubDecimals, spec.decimals);
-  if (amount === null) {
-    throw new UnrepresentableAmount(chain, `${spec.chainAsset} has ${spec.decimals} decimals on this chain: ${hubAmount} hub units would lose digits`);
-  }
-  if (amount > MAX_UINT256) throw new UnrepresentableAmount(chain, `${amount} base units exceed uint256`);
-  return amount;
+  return hubToChainUnits(chain, UINT256, spec, hubAmount);
 }
 
 export function chainToHubAmount(chain: string, spec: ChainAssetSpec, chainAmount: bigint): bigint {
-  checkDecimals(spec);
-  if (chainAmount < 0n || chainAmount > MAX_UINT256) throw new UnrepresentableAmount(chain, `${chainAmount} is not a uint256 amount`);
-  const hub = rescaleAmount(chainAmount, spec.decimals, spec.hubDecimals);
-  if (hub === null) {
-    throw new UnrepresentableAmount(chain, `the hub carries ${spec.chainAsset} with ${spec.hubDecimals} decimals: ${chainAmount} base units would lose digits`);
-  }
-  if (hub > MAX_HUB_AMOUNT) throw new UnrepresentableAmount(chain, `${hub} hub units exceed the hub's u128 balances`);
-  return hub;
+  return chainToHubUnits(chain, UINT256, spec, chainAmount);
 }
 
 // ---------------------------------------------------------------- actions (EIP-712)

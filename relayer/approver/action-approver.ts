@@ -63,7 +63,9 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     if (!cursor || cursor.halted) return 0;
     const { actions: all, firstOpen } = openActions(state, chain.name, this.scanFrom.get(chain.name) ?? 1n);
     this.scanFrom.set(chain.name, firstOpen);
-    const due = all.filter((a) => a.status === 'created' && !a.approvals[this.hub.address]).slice(0, MAX_SIGNATURES_PER_TX);
+    const unapproved = (a: ActionRecord) => a.status === 'created' && !a.approvals[this.hub.address];
+    // Where n + 1 is built against what n leaves on the chain, only the lowest open action is due, once all before it settled.
+    const due = chain.adapter.signsAfterPreviousExecuted ? all.slice(0, 1).filter(unapproved) : all.filter(unapproved).slice(0, MAX_SIGNATURES_PER_TX);
     if (due.length === 0) return 0;
     const covered = await this.custodyCover(chain, all);
     // Releases already signed (or approved by us) but not settled will take custody first.
@@ -81,16 +83,28 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
         }
         continue;
       }
-      const unsigned = unsignedOf(chain.adapter, a);
+      const context = await this.contextOf(chain, a);
+      if (context === null) continue;
+      const unsigned = unsignedOf(chain.adapter, a, context);
       const request = chain.adapter.signingRequests(unsigned, []).find((r) => r.role === 'approver');
       if (!request) continue;
       const share: SignatureShare = { signer: signer.address, role: 'approver', round: request.round, signature: signer.sign(request) };
-      shares.push(shareToBody(BigInt(a.actionId), unsigned.payloadHash, share));
+      shares.push(shareToBody(unsigned, share));
     }
     if (shares.length === 0) return 0;
     for (const items of chunksForTx(shares, MAX_SIGNATURES_PER_TX)) await this.hub.submit('approve', { chain: chain.name, items }, c.lane);
     this.emit('approved', { chain: chain.name, actionIds: shares.map((s) => s.actionId) });
     return shares.length;
+  }
+
+  /** The chain state action n is built against, or null while the chain cannot execute it next (asked again next tick). */
+  private async contextOf(chain: ConfiguredChain, a: ActionRecord): Promise<string | null> {
+    try {
+      return await chain.adapter.actionContext(BigInt(a.actionId));
+    } catch (e) {
+      if ((e as KlxError).code === 'NOT_EXECUTABLE_YET') return null;
+      throw e;
+    }
   }
 
   /** Per chain asset: how much of custody's balance at the final block is left once every earlier pending release is paid. */

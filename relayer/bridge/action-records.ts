@@ -4,16 +4,23 @@ import { keys, readRecord, type ActionRecord, type ChainCursor } from '../ledger
 import type { LedgerState } from '../ledger/state.ts';
 import type { SignatureShareBody } from '../ledger/bridge-bodies.ts';
 
-export function unsignedOf(adapter: ChainAdapter, a: ActionRecord): UnsignedAction {
-  return adapter.buildAction({ actionId: BigInt(a.actionId), kind: a.kind, asset: a.chainAsset, recipient: a.recipient, amount: BigInt(a.chainAmount) });
+/** Action n in chain terms, built against `context` (default: the context the processor co-signed, or none). */
+export function unsignedOf(adapter: ChainAdapter, a: ActionRecord, context = a.processor?.context ?? ''): UnsignedAction {
+  return adapter.buildAction({ actionId: BigInt(a.actionId), kind: a.kind, asset: a.chainAsset, recipient: a.recipient, amount: BigInt(a.chainAmount), context });
+}
+
+/** The distinct contexts the approvals of an action were built against (one, unless the chain moved between them). */
+export function approvalContexts(a: ActionRecord): string[] {
+  return [...new Set(Object.values(a.approvals).map((s) => s.context ?? ''))];
 }
 
 export function shareFromBody(s: SignatureShareBody, role: 'processor' | 'approver'): SignatureShare {
   return { signer: s.signer, role, round: 0, signature: Buffer.from(s.signature.slice(2), 'hex') };
 }
 
-export function shareToBody(actionId: bigint, payloadHash: string, s: SignatureShare): SignatureShareBody {
-  return { actionId: actionId.toString(), payloadHash, signer: s.signer, signature: `0x${Buffer.from(s.signature).toString('hex')}` };
+export function shareToBody(unsigned: UnsignedAction, s: SignatureShare): SignatureShareBody {
+  const body: SignatureShareBody = { actionId: unsigned.actionId.toString(), payloadHash: unsigned.payloadHash, signer: s.signer, signature: `0x${Buffer.from(s.signature).toString('hex')}` };
+  return unsigned.context === '' ? body : { ...body, context: unsigned.context };
 }
 
 /** Approver shares of the payload the hub records that verify against the chain's signer set. */

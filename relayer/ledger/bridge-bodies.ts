@@ -86,7 +86,11 @@ export const attestSchema = z.strictObject({ chain: chainName, items: z.array(at
 
 export const withdrawSchema = z.strictObject({ chain: chainName, asset: hubAsset, amount: uint, recipient: z.string().min(1).max(128) });
 
-const share = z.strictObject({ actionId: u64, payloadHash: chainText, signer: chainText, signature: hexBytes });
+/** A share's signature bytes: one signature, or a family's bundle (Solana: one per signer-set variant, ADR 0014). */
+const shareSignature = z.string().regex(/^0x([0-9a-f]{2}){1,4096}$/, 'lowercase 0x-hex bytes, at most 4,096');
+/** The chain state the action was built against (Solana: the durable nonce value); absent where none. */
+const actionContext = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'printable ASCII without spaces, 1 to 128 characters');
+const share = z.strictObject({ actionId: u64, payloadHash: chainText, signer: chainText, signature: shareSignature, context: actionContext.optional() });
 export const approveSchema = z.strictObject({ chain: chainName, items: z.array(share).min(1).max(MAX_SIGNATURES_PER_TX) });
 export const cosignSchema = approveSchema;
 

@@ -36,7 +36,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function toAttestation(e: ChainEvent): Attestation {
   const base = {
-    eventId: (e.eventId ?? 0n).toString(),
+    eventId: (e.eventId ?? 0n).toString(), // numbered by the listener before it gets here
     custody: e.custody,
     txHash: e.txHash,
     index: e.index,
@@ -94,16 +94,18 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     }
     const { final } = await adapter.head();
     if (cursor && final.height <= cursor.block.height) return 0;
-    const events = await adapter.scan(cursor?.block ?? null, final);
+    const scanned = await adapter.scan(cursor?.block ?? null, final);
     let expected = cursor?.nextEventId ?? 1n;
     const floor = new Map(Object.entries(cursor?.custodyFloor ?? {}).map(([k, v]) => [k, BigInt(v)]));
-    for (const e of events) {
-      if (e.eventId !== null) {
-        if (e.eventId !== expected) {
-          throw new ListenerAlarm('EVENT_GAP', `${this.name}: expected event ${expected}, the chain shows ${e.eventId} (tx ${e.txHash}): refusing to attest past a gap`);
-        }
-        expected++;
+    const events: ChainEvent[] = [];
+    for (const e of scanned) {
+      // Families without a chain-side counter are numbered here, in the adapter's canonical order over final
+      // blocks: every listener numbers the same sequence from 1 identically, whatever its scan ranges.
+      if (e.eventId !== null && e.eventId !== expected) {
+        throw new ListenerAlarm('EVENT_GAP', `${this.name}: expected event ${expected}, the chain shows ${e.eventId} (tx ${e.txHash}): refusing to attest past a gap`);
       }
+      events.push(e.eventId === null ? { ...e, eventId: expected } : e);
+      expected++;
       this.accountCustody(floor, e);
     }
     await this.reconcileCustody(final, floor);
@@ -183,6 +185,7 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const out = [];
     for (const e of events) {
       const isFinal = e.block.height <= final.height && (await adapter.checkReorg([e.block])) === null;
+      // A hub-numbered event has no id of its own: the regular scan attests it; here it is only reported.
       const recorded = e.eventId === null ? undefined : readRecord<EventRecord>(this.hub.state, keys.event(this.name, e.eventId));
       const pending = !recorded && cursor !== undefined && e.eventId !== null && e.eventId >= BigInt(cursor.nextEventId);
       let attested = false;

@@ -16,7 +16,7 @@ import type { TxBodies } from '../ledger/tx-bodies.ts';
 import { TypedEmitter } from '../events.ts';
 import type { ChannelStore } from '../store/channel-store.ts';
 import { RegistrationMismatch, sameRegistration, type ConfiguredChain } from '../bridge/bridge-setup.ts';
-import { shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
+import { approvalContexts, shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
 import type { ChannelProcessor } from './processor.ts';
 
 export interface CosignerEvents {
@@ -80,12 +80,16 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
     const created = (await this.store.recordsWithStatus(`action/${chain.name}/`, 'created', 4 * MAX_SIGNATURES_PER_TX)) as ActionRecord[];
     const items: SignatureShareBody[] = [];
     for (const a of created) {
-      const unsigned = unsignedOf(chain.adapter, a);
-      const shares = validApproverShares(chain.adapter, unsigned, a);
-      if (shares.length < chain.registration.approverQuorum) continue;
-      const request = chain.adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
-      if (!request) continue;
-      items.push(shareToBody(BigInt(a.actionId), unsigned.payloadHash, { signer: signer.address, role: 'processor', round: request.round, signature: signer.sign(request) }));
+      // Approvers built the action against the context they read from the chain; the processor checks each candidate.
+      for (const context of approvalContexts(a)) {
+        const unsigned = unsignedOf(chain.adapter, a, context);
+        const shares = validApproverShares(chain.adapter, unsigned, a);
+        if (shares.length < chain.registration.approverQuorum) continue;
+        const request = chain.adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
+        if (!request) continue;
+        items.push(shareToBody(unsigned, { signer: signer.address, role: 'processor', round: request.round, signature: signer.sign(request) }));
+        break;
+      }
       if (items.length >= MAX_SIGNATURES_PER_TX) break;
     }
     if (items.length === 0) return 0;

@@ -83,7 +83,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     this.source = o.source;
     this.store = o.store;
     this.payerSecret = o.payerSecret;
-    this.batchLimit = o.batchLimit ?? 16;
+    this.batchLimit = Math.min(o.batchLimit ?? 16, o.adapter.maxActionsPerSubmission);
     this.pollIntervalMs = o.pollIntervalMs ?? 1000;
     this.inclusionTimeoutMs = o.inclusionTimeoutMs ?? 120_000;
     this.dropGraceMs = o.dropGraceMs ?? 300_000;

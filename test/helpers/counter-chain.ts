@@ -263,6 +263,11 @@ export class CounterChain implements ChainAdapter {
   custodyBalances(): Promise<Map<string, bigint>> {
     return Promise.reject(unsupported('custodyBalances'));
   }
+  readonly signsAfterPreviousExecuted = false;
+  readonly maxActionsPerSubmission = 64;
+  actionContext(): Promise<string> {
+    return Promise.reject(unsupported('actionContext'));
+  }
   buildAction(): UnsignedAction {
     throw unsupported('buildAction');
   }
