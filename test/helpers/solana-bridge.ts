@@ -1,0 +1,146 @@
+/**
+ * A Solana bridge on the bankrun JSON-RPC server: an SPL multisig of the processor and
+ * approvers (threshold M + 1), custody token accounts, a bridged-KLX mint whose authority is
+ * the multisig, a durable nonce account whose authority is the processor, and a funded fee
+ * payer. Keys are devnet seeds (hex), as the relayer loads them.
+ */
+import { Keypair, NONCE_ACCOUNT_LENGTH, PublicKey, SystemProgram, type TransactionInstruction } from '@solana/web3.js';
+import {
+  MINT_SIZE,
+  MULTISIG_SIZE,
+  TOKEN_PROGRAM_ID,
+  createAssociatedTokenAccountIdempotentInstruction,
+  createBurnCheckedInstruction,
+  createInitializeMintInstruction,
+  createInitializeMultisigInstruction,
+  createMintToInstruction,
+  createTransferCheckedInstruction,
+  getAssociatedTokenAddressSync,
+} from '@solana/spl-token';
+import { createMemoInstruction } from '@solana/spl-memo';
+import { SolanaAdapter, type SolanaAdapterOptions } from '../../adapters/solana/solana-adapter.ts';
+import { SolanaBankrunRpc } from '../../relayer/devnet/solana-bankrun-rpc.ts';
+import { sha256, toHex } from '../../relayer/ledger/bytes.ts';
+
+export const seedOf = (name: string): string => toHex(sha256(new TextEncoder().encode(`klx-solana-test:${name}`)));
+export const keypairOf = (name: string): Keypair => Keypair.fromSeed(Buffer.from(seedOf(name), 'hex'));
+
+export interface SolanaBridge {
+  rpc: SolanaBankrunRpc;
+  url: string;
+  options: SolanaAdapterOptions;
+  adapter(): SolanaAdapter;
+  /** The lock-mode test token (6 decimals) and the bridged-KLX mint (7 decimals, mint authority = multisig). */
+  lockMint: string;
+  klxMint: string;
+  /** A mint the bridge is not configured for. */
+  strayMint: string;
+  seeds: { processor: string; approvers: string[]; outsider: string; payer: string };
+  user: Keypair;
+  /** Gives `owner` `amount` of a test mint (the mint authority is the test payer). */
+  mintTo(mint: string, owner: string, amount: bigint): Promise<void>;
+  /** A user transfer into custody's account of `mint`, with an optional memo. */
+  deposit(o: { mint: string; amount: bigint; memo?: string; from?: Keypair; decimals?: number; custodyAccount?: string }): Promise<string>;
+  /** A user burn of bridged KLX with a memo. */
+  burnDeposit(o: { amount: bigint; memo: string; from?: Keypair }): Promise<string>;
+  tokenBalance(owner: string, mint: string): Promise<bigint>;
+  supply(mint: string): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+export async function startSolanaBridge(o: { finalityLag?: number; approvers?: number; quorum?: number; network?: string; chain?: string } = {}): Promise<SolanaBridge> {
+  const rpc = await SolanaBankrunRpc.start({ finalityLag: o.finalityLag ?? 2 });
+  const url = await rpc.listen();
+  const payer = rpc.payer;
+  const n = o.approvers ?? 3;
+  const quorum = o.quorum ?? 2;
+  const processor = keypairOf('processor');
+  const approvers = Array.from({ length: n }, (_, i) => keypairOf(`approver-${i}`));
+  const feePayer = keypairOf('fee-payer');
+  const user = keypairOf('user');
+  const [multisig, lockMint, klxMint, strayMint, nonce] = ['multisig', 'lock-mint', 'klx-mint', 'stray-mint', 'nonce'].map(keypairOf) as [Keypair, Keypair, Keypair, Keypair, Keypair];
+  const rent = (size: number) => rpc.rentFor(size);
+  const create = async (account: Keypair, size: number, owner: PublicKey) =>
+    SystemProgram.createAccount({ fromPubkey: payer.publicKey, newAccountPubkey: account.publicKey, lamports: await rent(size), space: size, programId: owner });
+
+  await rpc.send(
+    [
+      await create(multisig, MULTISIG_SIZE, TOKEN_PROGRAM_ID),
+      createInitializeMultisigInstruction(multisig.publicKey, [processor.publicKey, ...approvers.map((a) => a.publicKey)], quorum + 1),
+      await create(lockMint, MINT_SIZE, TOKEN_PROGRAM_ID),
+      createInitializeMintInstruction(lockMint.publicKey, 6, payer.publicKey, null),
+      await create(klxMint, MINT_SIZE, TOKEN_PROGRAM_ID),
+      createInitializeMintInstruction(klxMint.publicKey, 7, multisig.publicKey, null),
+      await create(strayMint, MINT_SIZE, TOKEN_PROGRAM_ID),
+      createInitializeMintInstruction(strayMint.publicKey, 6, payer.publicKey, null),
+    ],
+    [multisig, lockMint, klxMint, strayMint],
+  );
+  await rpc.send(
+    [
+      ...SystemProgram.createNonceAccount({ fromPubkey: payer.publicKey, noncePubkey: nonce.publicKey, authorizedPubkey: processor.publicKey, lamports: await rent(NONCE_ACCOUNT_LENGTH) }).instructions,
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: feePayer.publicKey, lamports: 100_000_000_000 }),
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: user.publicKey, lamports: 10_000_000_000 }),
+      createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, getAssociatedTokenAddressSync(lockMint.publicKey, multisig.publicKey, true), multisig.publicKey, lockMint.publicKey),
+    ],
+    [nonce],
+  );
+
+  const options: SolanaAdapterOptions = {
+    chain: o.chain ?? 'solana',
+    network: o.network ?? 'klx-test',
+    rpcUrl: url,
+    multisig: multisig.publicKey.toBase58(),
+    processor: processor.publicKey.toBase58(),
+    approvers: approvers.map((a) => a.publicKey.toBase58()),
+    approverQuorum: quorum,
+    nonceAccount: nonce.publicKey.toBase58(),
+    feePayer: feePayer.publicKey.toBase58(),
+    assets: [
+      { mint: lockMint.publicKey.toBase58(), decimals: 6, mode: 'lock' },
+      { mint: klxMint.publicKey.toBase58(), decimals: 7, mode: 'mint' },
+    ],
+    startSlot: 1n,
+  };
+  const ata = (owner: string, mint: string) => getAssociatedTokenAddressSync(new PublicKey(mint), new PublicKey(owner), true);
+  const decimalsOf = async (mint: string) => (await rpc.accountData(mint))?.[44] ?? 0;
+  const bridge: SolanaBridge = {
+    rpc,
+    url,
+    options,
+    adapter: () => new SolanaAdapter(options),
+    lockMint: options.assets[0]?.mint ?? '',
+    klxMint: options.assets[1]?.mint ?? '',
+    strayMint: strayMint.publicKey.toBase58(),
+    seeds: { processor: seedOf('processor'), approvers: approvers.map((_, i) => seedOf(`approver-${i}`)), outsider: seedOf('outsider'), payer: seedOf('fee-payer') },
+    user,
+    async mintTo(mint, owner, amount) {
+      const account = ata(owner, mint);
+      await rpc.send([createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, account, new PublicKey(owner), new PublicKey(mint)), createMintToInstruction(new PublicKey(mint), account, payer.publicKey, amount)]);
+    },
+    async deposit(d) {
+      const from = d.from ?? user;
+      const custody = d.custodyAccount ? new PublicKey(d.custodyAccount) : ata(options.multisig, d.mint);
+      const ixs: TransactionInstruction[] = [
+        createAssociatedTokenAccountIdempotentInstruction(from.publicKey, custody, new PublicKey(options.multisig), new PublicKey(d.mint)),
+        createTransferCheckedInstruction(ata(from.publicKey.toBase58(), d.mint), new PublicKey(d.mint), custody, from.publicKey, d.amount, d.decimals ?? (await decimalsOf(d.mint))),
+      ];
+      if (d.memo !== undefined) ixs.push(createMemoInstruction(d.memo));
+      return rpc.send(ixs, [], from);
+    },
+    async burnDeposit(d) {
+      const from = d.from ?? user;
+      return rpc.send([createBurnCheckedInstruction(ata(from.publicKey.toBase58(), options.assets[1]?.mint ?? ''), new PublicKey(options.assets[1]?.mint ?? ''), from.publicKey, d.amount, 7), createMemoInstruction(d.memo)], [], from);
+    },
+    async tokenBalance(owner, mint) {
+      const data = await rpc.accountData(ata(owner, mint).toBase58());
+      return data && data.length >= 72 ? Buffer.from(data).readBigUInt64LE(64) : 0n;
+    },
+    async supply(mint) {
+      const data = await rpc.accountData(mint);
+      return data ? Buffer.from(data).readBigUInt64LE(36) : 0n; // mint: COption<authority> 36, supply u64
+    },
+    close: () => rpc.close(),
+  };
+  return bridge;
+}
