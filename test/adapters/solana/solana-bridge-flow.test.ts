@@ -1,0 +1,221 @@
+/**
+ * Issue #7's scenarios on Solana, with the real SPL Token, ATA and Memo programs (bankrun,
+ * served as JSON-RPC to the adapter's Connection) and the hub's real rules: the real
+ * ChainListener (3 of 5 listeners, each with its own adapter) and ActionApprover code attest
+ * and approve; the processor's co-signature and the submitter's landing use the same
+ * functions the roles use. The hub is in memory (ChainBuilder), the roles' stores are small
+ * in-memory stand-ins: the process-level devnet runs EVM chains only so far.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Keypair } from '@solana/web3.js';
+import type { BlockRef, ChainAdapter, ChainAssetSpec } from '../../../adapters/chain-adapter.ts';
+import { ChainListener } from '../../../relayer/listener/chain-listener.ts';
+import type { ListenerCursor, ListenerStore } from '../../../relayer/listener/listener-store.ts';
+import { ActionApprover } from '../../../relayer/approver/action-approver.ts';
+import type { HubView } from '../../../relayer/bridge/hub-view.ts';
+import type { ConfiguredChain } from '../../../relayer/bridge/bridge-setup.ts';
+import { approvalContexts, shareToBody, signedOf, unsignedOf, validApproverShares } from '../../../relayer/bridge/action-records.ts';
+import { keys, readRecord, type ActionRecord, type ClaimableRecord, type CustodyRecord, type EventRecord, type StrayRecord } from '../../../relayer/ledger/bridge-state.ts';
+import type { ChainRegisterBody } from '../../../relayer/ledger/bridge-bodies.ts';
+import { addressFromPublicKey } from '../../../relayer/ledger/address.ts';
+import type { TxBodies } from '../../../relayer/ledger/tx-bodies.ts';
+import { ChainBuilder } from '../../helpers/chain-builder.ts';
+import { genesisFor, PREFIX, producerKey, user, type TestUser } from '../../helpers/channel.ts';
+import { TxFactory } from '../../helpers/bridge-txs.ts';
+import { startSolanaBridge, type SolanaBridge } from '../../helpers/solana-bridge.ts';
+import type { SolanaAdapter } from '../../../adapters/solana/solana-adapter.ts';
+
+const CHAIN = 'solana';
+
+class MemoryListenerStore {
+  private c: ListenerCursor | null = null;
+  private halt_: { reason: string; height: string | null } | null = null;
+  private readonly blocks: BlockRef[] = [];
+  cursor = () => Promise.resolve(this.c);
+  halted = () => Promise.resolve(this.halt_);
+  attestedBlocks = () => Promise.resolve([...this.blocks]);
+  advance(_: string, cursor: ListenerCursor, attested: readonly BlockRef[]): Promise<void> {
+    this.c = cursor;
+    this.blocks.push(...attested);
+    return Promise.resolve();
+  }
+  halt(_: string, reason: string, height: bigint | null): Promise<void> {
+    this.halt_ = { reason, height: height?.toString() ?? null };
+    return Promise.resolve();
+  }
+}
+
+describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, against the hub rules', () => {
+  let b: SolanaBridge;
+  let hub: ChainBuilder;
+  const f = new TxFactory();
+  const alice = user('alice');
+  const listeners = [0, 1, 2, 3, 4].map((i) => user(`sol-listener-${i}`));
+  const approvers = [0, 1, 2].map((i) => user(`sol-approver-${i}`));
+  const producer = { name: 'producer', key: producerKey(), address: addressFromPublicKey(PREFIX, producerKey().publicKey) } satisfies TestUser;
+  let configured: (adapter: SolanaAdapter) => ConfiguredChain;
+  let runListeners: () => Promise<void>;
+  const record = <T>(key: string) => readRecord<T>(hub.state, key);
+  /** A HubView stand-in: the in-memory hub, transactions signed by `who`. */
+  const hubOf = (who: TestUser) =>
+    ({
+      get state() {
+        return hub.state;
+      },
+      address: who.address,
+      submit<T extends keyof TxBodies>(type: T, body: TxBodies[T], lane = 0) {
+        hub.append(f.sign(who, type, body, lane));
+        return Promise.resolve({});
+      },
+    }) as unknown as HubView;
+
+  before(async () => {
+    b = await startSolanaBridge({ finalityLag: 2, network: 'devnet', chain: CHAIN });
+    hub = new ChainBuilder(producerKey(), genesisFor([alice]));
+    const registration: ChainRegisterBody = {
+      chain: CHAIN,
+      family: 'solana',
+      chainRef: 'bankrun',
+      custody: b.options.multisig,
+      listeners: listeners.map((l) => l.address),
+      listenerQuorum: 3,
+      approvers: approvers.map((a) => a.address),
+      approverQuorum: 2,
+      assets: [
+        { hubAsset: 'ETH', chainAsset: b.lockMint, chainDecimals: 6, mode: 'lock' },
+        { hubAsset: 'KLX', chainAsset: b.klxMint, chainDecimals: 7, mode: 'mint' },
+      ],
+    };
+    hub.append(f.sign(producer, 'chain-register', registration));
+    const specs: [string, ChainAssetSpec & { hubAsset: string }][] = [
+      [b.lockMint, { chainAsset: b.lockMint, decimals: 6, hubDecimals: 18, mode: 'lock', hubAsset: 'ETH' }],
+      [b.klxMint, { chainAsset: b.klxMint, decimals: 7, hubDecimals: 9, mode: 'mint', hubAsset: 'KLX' }],
+    ];
+    configured = (adapter) => ({ name: CHAIN, adapter, registration, assets: new Map(specs) });
+    const roles = listeners.slice(0, 3).map((l) => new ChainListener(configured(b.adapter()), hubOf(l), new MemoryListenerStore() as unknown as ListenerStore, 7));
+    runListeners = async () => {
+      for (const l of roles) await l.tick();
+    };
+    await b.mintTo(b.lockMint, b.user.publicKey.toBase58(), 10n ** 12n);
+  });
+  after(async () => {
+    await b?.close();
+  });
+
+  /** Lets the chain finalize what happened, then every listener takes a turn. */
+  async function settle(): Promise<void> {
+    await b.rpc.advance(3);
+    await runListeners();
+  }
+
+  const events = () => {
+    const out: EventRecord[] = [];
+    for (let id = 1n; ; id++) {
+      const e = record<EventRecord>(keys.event(CHAIN, id));
+      if (!e) return out;
+      out.push(e);
+    }
+  };
+
+  it('credits a memo deposit once; a deposit without a memo is claimable by its sender; an unconfigured mint is stray custody', async () => {
+    const eth0 = hub.state.balance(alice.address, 'ETH');
+    const credited = await b.deposit({ mint: b.lockMint, amount: 2_500_000n, memo: alice.address });
+    await settle();
+    await runListeners(); // a second round: nothing is attested twice
+    assert.equal(hub.state.balance(alice.address, 'ETH') - eth0, 2_500_000n * 10n ** 12n, 'credited once, rescaled from 6 to 18 decimals');
+    const first = events().find((e) => e.txHash === credited);
+    assert.equal(first?.outcome, 'credited');
+
+    const noMemo = await b.deposit({ mint: b.lockMint, amount: 1_000_000n });
+    await b.mintTo(b.strayMint, b.user.publicKey.toBase58(), 777n);
+    const stray = await b.deposit({ mint: b.strayMint, amount: 777n, memo: alice.address });
+    await settle();
+    const byTx = new Map(events().map((e) => [e.txHash, e]));
+    const claimable = byTx.get(noMemo);
+    assert.equal(claimable?.outcome, 'claimable');
+    assert.equal(record<ClaimableRecord>(keys.claimable(CHAIN, BigInt(claimable.eventId)))?.refundTo, b.user.publicKey.toBase58(), 'the sender can claim it');
+    const strayEvent = byTx.get(stray);
+    assert.equal(strayEvent?.outcome, 'stray');
+    const strayRec = record<StrayRecord>(keys.stray(CHAIN, BigInt(strayEvent.eventId)));
+    assert.deepEqual([strayRec?.chainAsset, strayRec?.amount, strayRec?.refundTo], [b.strayMint, '777', b.user.publicKey.toBase58()]);
+    assert.equal(hub.state.balance(alice.address, 'ETH') - eth0, 2_500_000n * 10n ** 12n, 'neither credited anyone');
+    // Hub-numbered in (slot, tx, instruction) order with no gap.
+    assert.deepEqual(events().map((e) => e.eventId), events().map((_, i) => String(i + 1)));
+  });
+
+  /** Approvers (real ActionApprover), the processor's co-signature, the submitter's landing, then the listeners. */
+  async function withdrawAndLand(type: 'ETH' | 'KLX', amount: bigint, recipient: string): Promise<ActionRecord> {
+    hub.append(f.sign(alice, 'withdraw', { chain: CHAIN, asset: type, amount: amount.toString(), recipient }));
+    const id = BigInt(record<{ nextActionId: string }>(keys.cursor(CHAIN))?.nextActionId ?? '1') - 1n;
+    const roles = approvers.slice(0, 2).map((a, i) => {
+      const chain = configured(b.adapter());
+      return { approver: new ActionApprover([{ chain, signer: chain.adapter.signer(b.seeds.approvers[i] as string), lane: 3 }], hubOf(a)), chain, signer: chain.adapter.signer(b.seeds.approvers[i] as string) };
+    });
+    for (let round = 0; round < 20 && Object.keys(record<ActionRecord>(keys.action(CHAIN, id))?.approvals ?? {}).length < 2; round++) {
+      for (const r of roles) await r.approver.tick({ chain: r.chain, signer: r.signer, lane: 3 });
+      await b.rpc.advance(1);
+    }
+    const adapter: ChainAdapter = b.adapter();
+    const a = record<ActionRecord>(keys.action(CHAIN, id)) as ActionRecord;
+    assert.equal(Object.keys(a.approvals).length, 2, 'two approvers approved');
+    // The processor's co-signature, as ActionCosigner derives it.
+    const context = approvalContexts(a)[0] ?? '';
+    const unsigned = unsignedOf(adapter, a, context);
+    const shares = validApproverShares(adapter, unsigned, a);
+    const request = adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
+    assert.ok(request);
+    const processor = adapter.signer(b.seeds.processor);
+    hub.append(f.sign(producer, 'cosign', { chain: CHAIN, items: [shareToBody(unsigned, { signer: processor.address, role: 'processor', round: 0, signature: processor.sign(request) })] }));
+    const signed = signedOf(adapter, record<ActionRecord>(keys.action(CHAIN, id)) as ActionRecord);
+    const submission = await adapter.prepareSubmission([signed], b.seeds.payer, null);
+    await adapter.broadcast(submission);
+    assert.equal(await adapter.submissionState(submission), 'included');
+    await settle();
+    return record<ActionRecord>(keys.action(CHAIN, id)) as ActionRecord;
+  }
+
+  it('a withdrawal is approved from the hub copy, released with a memo, executed and settled; the next one waits for it', async () => {
+    const wallet = Keypair.generate().publicKey.toBase58();
+    const done = await withdrawAndLand('ETH', 1_000_000n * 10n ** 12n, wallet);
+    assert.equal(done.status, 'executed', 'the listeners attested the execution and the hub settled it');
+    assert.equal(await b.tokenBalance(wallet, b.lockMint), 1_000_000n, "the recipient's token account was created and paid");
+    assert.equal(record<CustodyRecord>(keys.custody(CHAIN, 'ETH'))?.pendingOut, '0');
+
+    // Release n re-signed after it landed (another approver pair, the same nonce value): the chain refuses it.
+    const adapter: ChainAdapter = b.adapter();
+    const again = unsignedOf(adapter, done, done.processor?.context ?? '');
+    const [p, a1, a2] = [b.seeds.processor, b.seeds.approvers[1] as string, b.seeds.approvers[2] as string].map((k) => adapter.signer(k));
+    const ask = (role: 'approver' | 'processor', shares: Parameters<typeof adapter.signingRequests>[1]) => adapter.signingRequests(again, shares).find((r) => r.role === role) as NonNullable<ReturnType<typeof adapter.signingRequests>[number]>;
+    const s1 = { signer: a1!.address, role: 'approver' as const, round: 0, signature: a1!.sign(ask('approver', [])) };
+    const s2 = { signer: a2!.address, role: 'approver' as const, round: 0, signature: a2!.sign(ask('approver', [s1])) };
+    const sp = { signer: p!.address, role: 'processor' as const, round: 0, signature: p!.sign(ask('processor', [s1, s2])) };
+    const resigned = await adapter.prepareSubmission([adapter.assemble(again, [s1, s2, sp])], b.seeds.payer, null);
+    assert.notEqual(resigned.txHash, done.execution?.txHash, 'a different transaction for the same action');
+    await assert.rejects(adapter.broadcast(resigned), (e) => (e as { code?: string; retriable?: boolean }).code === 'CHAIN_RPC_REFUSED' && (e as { retriable?: boolean }).retriable === false);
+    assert.equal(await b.tokenBalance(wallet, b.lockMint), 1_000_000n, 'nothing was paid twice');
+
+    // Action n + 1 cannot be built against the nonce n used: an approver refuses to sign it before n executed.
+    const next = BigInt(done.actionId) + 1n;
+    assert.equal(await adapter.actionContext(next).then(String), await adapter.actionContext(next).then(String), 'deterministic for every party');
+    await assert.rejects(adapter.actionContext(next + 1n), (e) => (e as { code?: string }).code === 'NOT_EXECUTABLE_YET');
+  });
+
+  it('mint and burn of bridged KLX keep the Solana supply equal to the native KLX the hub locks for Solana', async () => {
+    const locked = () => BigInt(record<CustodyRecord>(keys.custody(CHAIN, 'KLX'))?.held ?? '0');
+    const supplyInHubUnits = async () => (await b.supply(b.klxMint)) * 100n; // 7 → 9 decimals
+    const holder = b.user.publicKey.toBase58();
+    const minted = await withdrawAndLand('KLX', 500_000_000n, holder); // 0.5 KLX
+    assert.equal(minted.status, 'executed');
+    assert.equal(await b.tokenBalance(holder, b.klxMint), 5_000_000n);
+    assert.equal(await supplyInHubUnits(), locked());
+    assert.equal(locked(), 500_000_000n);
+
+    const klx0 = hub.state.balance(alice.address, 'KLX');
+    await b.burnDeposit({ amount: 2_000_000n, memo: alice.address }); // 0.2 KLX back to the hub
+    await settle();
+    assert.equal(hub.state.balance(alice.address, 'KLX') - klx0, 200_000_000n);
+    assert.equal(await supplyInHubUnits(), locked());
+    assert.equal(locked(), 300_000_000n);
+  });
+});
