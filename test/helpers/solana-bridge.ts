@@ -25,8 +25,18 @@ import { sha256, toHex } from '../../relayer/ledger/bytes.ts';
 export const seedOf = (name: string): string => toHex(sha256(new TextEncoder().encode(`klx-solana-test:${name}`)));
 export const keypairOf = (name: string): Keypair => Keypair.fromSeed(Buffer.from(seedOf(name), 'hex'));
 
+/** What the test bridge needs of a Solana chain: the bankrun RPC here, or a real validator (opt-in). */
+export interface SolanaTestChain {
+  readonly payer: Keypair;
+  send(instructions: TransactionInstruction[], signers?: Keypair[], payer?: Keypair): Promise<string>;
+  advance(slots: number): Promise<void>;
+  accountData(address: string): Promise<Uint8Array | null>;
+  rentFor(size: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface SolanaBridge {
-  rpc: SolanaBankrunRpc;
+  rpc: SolanaTestChain;
   url: string;
   options: SolanaAdapterOptions;
   adapter(): SolanaAdapter;
@@ -48,9 +58,14 @@ export interface SolanaBridge {
   close(): Promise<void>;
 }
 
-export async function startSolanaBridge(o: { finalityLag?: number; approvers?: number; quorum?: number; network?: string; chain?: string } = {}): Promise<SolanaBridge> {
+export async function startSolanaBridge(o: { finalityLag?: number; approvers?: number; quorum?: number; network?: string; chain?: string } = {}): Promise<SolanaBridge & { rpc: SolanaBankrunRpc }> {
   const rpc = await SolanaBankrunRpc.start({ finalityLag: o.finalityLag ?? 2 });
   const url = await rpc.listen();
+  return { ...(await deploySolanaBridge(rpc, url, o)), rpc };
+}
+
+/** Creates the bridge's accounts on `rpc` (reachable at `url`) with deterministic test keys (fresh account keys per call). */
+export async function deploySolanaBridge(rpc: SolanaTestChain, url: string, o: { approvers?: number; quorum?: number; network?: string; chain?: string; fresh?: boolean } = {}): Promise<SolanaBridge> {
   const payer = rpc.payer;
   const n = o.approvers ?? 3;
   const quorum = o.quorum ?? 2;
@@ -58,7 +73,8 @@ export async function startSolanaBridge(o: { finalityLag?: number; approvers?: n
   const approvers = Array.from({ length: n }, (_, i) => keypairOf(`approver-${i}`));
   const feePayer = keypairOf('fee-payer');
   const user = keypairOf('user');
-  const [multisig, lockMint, klxMint, strayMint, nonce] = ['multisig', 'lock-mint', 'klx-mint', 'stray-mint', 'nonce'].map(keypairOf) as [Keypair, Keypair, Keypair, Keypair, Keypair];
+  const accountKey = (name: string) => (o.fresh ? Keypair.generate() : keypairOf(name));
+  const [multisig, lockMint, klxMint, strayMint, nonce] = ['multisig', 'lock-mint', 'klx-mint', 'stray-mint', 'nonce'].map(accountKey) as [Keypair, Keypair, Keypair, Keypair, Keypair];
   const rent = (size: number) => rpc.rentFor(size);
   const create = async (account: Keypair, size: number, owner: PublicKey) =>
     SystemProgram.createAccount({ fromPubkey: payer.publicKey, newAccountPubkey: account.publicKey, lamports: await rent(size), space: size, programId: owner });

@@ -1,37 +1,11 @@
 /**
  * The Solana adapter passes the shared ChainAdapter conformance suite, through its real
  * @solana/web3.js Connection against the bankrun JSON-RPC server (real SPL Token, ATA and
- * Memo programs). `finalized` trails by 2 slots so that depth matters.
+ * Memo programs). `finalized` trails by 2 slots so that depth matters. The same suite runs
+ * against a real solana-test-validator in test/devnets/ (opt-in).
  */
-import { Keypair, PublicKey } from '@solana/web3.js';
-import { getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { chainAdapterConformance } from '../conformance.ts';
 import { startSolanaBridge } from '../../helpers/solana-bridge.ts';
+import { solanaHarness } from './solana-harness.ts';
 
-chainAdapterConformance('SolanaAdapter over the bankrun RPC', async () => {
-  const b = await startSolanaBridge({ finalityLag: 2 });
-  await b.mintTo(b.lockMint, b.user.publicKey.toBase58(), 10n ** 15n);
-  const wallet = Keypair.generate().publicKey.toBase58();
-  const pda = getAssociatedTokenAddressSync(new PublicKey(b.lockMint), new PublicKey(wallet)).toBase58();
-  return {
-    adapter: () => b.adapter(),
-    assets: { locked: { chainAsset: b.lockMint, decimals: 6, hubDecimals: 6, mode: 'lock' } },
-    validAddresses: [wallet, b.options.processor],
-    invalidAddresses: ['', 'not base58!', '11111111111111111111111111111111', pda, wallet.slice(0, -2), `${wallet}1`, '0x0000000000000000000000000000000000000001', ` ${wallet}`],
-    recipient: () => Keypair.generate().publicKey.toBase58(),
-    async deposit(d) {
-      const memo = d.refundTo ? `${d.hubRecipient} refund=${d.refundTo}` : d.hubRecipient;
-      return { txHash: await b.deposit({ mint: d.asset, amount: d.amount, memo }) };
-    },
-    advance: (blocks) => b.rpc.advance(blocks),
-    signers: { processor: b.seeds.processor, approvers: b.seeds.approvers, outsider: b.seeds.outsider },
-    payer: b.seeds.payer,
-    payerAddress: b.options.feePayer,
-    async fundCustody(asset, amount) {
-      // A top-up minted straight into custody: no transfer, so no deposit.
-      await b.mintTo(asset, b.options.multisig, amount);
-    },
-    balanceOf: (owner, asset) => b.tokenBalance(owner, asset),
-    close: () => b.close(),
-  };
-});
+chainAdapterConformance('SolanaAdapter over the bankrun RPC', async () => solanaHarness(await startSolanaBridge({ finalityLag: 2 })));
