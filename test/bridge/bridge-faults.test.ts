@@ -143,8 +143,9 @@ describe('bridge under faults (EVM)', () => {
     const action = await settled('polygon', await nextActionId('polygon') - 1n);
     assert.equal(action.status, 'executed');
     const receipt = await pol.public.getTransactionReceipt({ hash: action.execution?.txHash as `0x${string}` });
-    const latest = await pol.public.getBlockNumber();
+    // The tip is read with mining paused: a block mined in between would make the reorg too shallow to reach the receipt.
     await d.pauseMining();
+    const latest = await pol.public.getBlockNumber();
     await pol.rpc('anvil_reorg', [Number(latest - receipt.blockNumber + 1n), []]);
     d.resumeMining();
     // Listeners that had attested the replaced block halt (a listener still behind it just reads the new chain).
