@@ -5,10 +5,8 @@
  */
 import { KlxError } from '../relayer/ledger/errors.ts';
 import { rescaleAmount } from '../relayer/ledger/chain-families.ts';
+import { MAX_U128 } from '../relayer/ledger/bytes.ts';
 import { UnrepresentableAmount, type ChainAssetSpec } from './chain-adapter.ts';
-
-/** The hub's balances are u128. */
-export const MAX_HUB_AMOUNT = (1n << 128n) - 1n;
 
 export interface ChainInteger {
   max: bigint;
@@ -41,6 +39,6 @@ export function chainToHubUnits(chain: string, width: ChainInteger, spec: ChainA
   if (hub === null) {
     throw new UnrepresentableAmount(chain, `the hub carries ${spec.chainAsset} with ${spec.hubDecimals} decimals: ${chainAmount} base units would lose digits`);
   }
-  if (hub > MAX_HUB_AMOUNT) throw new UnrepresentableAmount(chain, `${hub} hub units exceed the hub's u128 balances`);
+  if (hub > MAX_U128) throw new UnrepresentableAmount(chain, `${hub} hub units exceed the hub's u128 balances`);
   return hub;
 }

@@ -13,7 +13,7 @@ import { NonceAccount, PublicKey } from '@solana/web3.js';
 import { TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import { ConfigError, KlxError } from '../../relayer/ledger/errors.ts';
 import { Ed25519Signer, verifyEd25519 } from '../../relayer/ledger/keys.ts';
-import { fromHex } from '../../relayer/ledger/bytes.ts';
+import { MAX_U64, fromHex } from '../../relayer/ledger/bytes.ts';
 import {
   ChainRpcError, NotExecutableYet,
   type BlockRef, type ChainAdapter, type ChainAssetSpec, type ChainEvent, type ChainSigner, type ExecutionObservation, type HubAction,
@@ -21,11 +21,11 @@ import {
 } from '../chain-adapter.ts';
 import { chainToHubUnits, hubToChainUnits } from '../chain-amounts.ts';
 import {
-  INSTRUCTIONS_PER_TX, MAX_U64, accountKey, actionOfPayload, advancesNonce, approverSubsets, custodyAccount, decodeBundle, decodeRequest, encodeBundle,
+  INSTRUCTIONS_PER_TX, accountKey, actionOfPayload, advancesNonce, approverSubsets, custodyAccount, decodeBundle, decodeRequest, encodeBundle,
   encodeRequest, executedAction, keyBytes, memoText, parseDepositMemo, payloadHashOf, releaseMemoId, requiredSigners, signatureText, solanaActionOf,
   tokenMove, unsignedOfAction, variantMessage, walletAddress, wireTransaction, type AssetSetup, type SolanaAction, type SolanaBridgeSetup,
 } from './solana-codec.ts';
-import { SolanaRpc, type BlockInfo, type TxWithMeta } from './solana-rpc.ts';
+import { SolanaRpc, rpcFailure, type BlockInfo, type TxWithMeta } from './solana-rpc.ts';
 
 export interface SolanaAdapterOptions {
   chain: string;
@@ -259,9 +259,8 @@ export class SolanaAdapter implements ChainAdapter {
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
       if (/already been processed|AlreadyProcessed/i.test(text)) return;
-      const failure = this.rpcFailure('sendTransaction', e);
       if (/Blockhash not found|BlockhashNotFound/i.test(text)) throw new ChainRpcError(this.chain, 'the durable nonce moved on: this release can never land', false);
-      throw failure;
+      throw rpcFailure(this.chain, 'sendTransaction', e);
     }
   }
 
@@ -283,15 +282,11 @@ export class SolanaAdapter implements ChainAdapter {
 
   async findExecution(actionId: bigint): Promise<ExecutionObservation | null> {
     const found = await this.releases('confirmed', (id) => id <= actionId);
-    if (!found || found.id !== actionId) return null;
-    return this.executionOf(found.tx, found.id, 'confirmed');
+    if (!found || found.release.actionId !== actionId) return null;
+    return this.executionOf(found.tx, found.release, 'confirmed');
   }
 
   // ---------------------------------------------------------------- internals
-
-  private rpcFailure(what: string, e: unknown): ChainRpcError {
-    return e instanceof ChainRpcError ? e : new ChainRpcError(this.chain, `${what}: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`, /fetch failed|ECONN|timeout|429|503/i.test(String(e)));
-  }
 
   private badSubmission(reason: string): KlxError {
     return new KlxError('BAD_SUBMISSION', `${this.chain}: ${reason}`, false, { chain: this.chain });
@@ -328,10 +323,8 @@ export class SolanaAdapter implements ChainAdapter {
 
   /** Bridge events of one successful transaction: a release's execution, or its deposits. */
   private async eventsOf(tx: TxWithMeta, custodyMints: Map<string, string>, commitment: 'confirmed' | 'finalized'): Promise<ChainEvent[]> {
-    const memoIndex = tx.instructions.findIndex((ix) => releaseMemoId(this.setup, memoText(ix)) !== null);
-    if (memoIndex >= 0 && advancesNonce(tx, this.setup.nonceAccount)) {
-      return [await this.executionOf(tx, releaseMemoId(this.setup, memoText(tx.instructions[memoIndex] as TxWithMeta['instructions'][number])) as bigint, commitment)];
-    }
+    const release = this.releaseOf(tx);
+    if (release) return [await this.executionOf(tx, release, commitment)];
     const memos = tx.instructions.map(memoText).filter((m): m is string => m !== null);
     const memo = memos.length === 1 ? (memos[0] as string) : null;
     const out: ChainEvent[] = [];
@@ -358,9 +351,18 @@ export class SolanaAdapter implements ChainAdapter {
     return out;
   }
 
-  private async executionOf(tx: TxWithMeta, actionId: bigint, commitment: 'confirmed' | 'finalized'): Promise<ExecutionObservation> {
+  /** A release of this bridge: it advances the nonce account and carries a release memo (its id and position). */
+  private releaseOf(tx: TxWithMeta): { actionId: bigint; memoIndex: number } | null {
+    if (!advancesNonce(tx, this.setup.nonceAccount)) return null;
+    for (const [memoIndex, ix] of tx.instructions.entries()) {
+      const actionId = releaseMemoId(this.setup, memoText(ix));
+      if (actionId !== null) return { actionId, memoIndex };
+    }
+    return null;
+  }
+
+  private async executionOf(tx: TxWithMeta, { actionId, memoIndex }: { actionId: bigint; memoIndex: number }, commitment: 'confirmed' | 'finalized'): Promise<ExecutionObservation> {
     const block = await this.blockOf(tx.slot, commitment);
-    const memoIndex = tx.instructions.findIndex((ix) => releaseMemoId(this.setup, memoText(ix)) !== null);
     return {
       kind: 'execution', chain: this.chain, custody: this.custody, txHash: tx.signature, index: this.positionOf(block, tx, memoIndex),
       block: { height: tx.slot, hash: block.hash }, eventId: null, actionId, payloadHash: payloadHashOf(this.setup, executedAction(this.setup, tx, actionId)), paid: true,
@@ -375,20 +377,19 @@ export class SolanaAdapter implements ChainAdapter {
   }
 
   /** The newest successful release on the nonce account that `accept`s its id (null: none). */
-  private async releases(commitment: 'confirmed' | 'finalized', accept: (id: bigint) => boolean): Promise<{ id: bigint; tx: TxWithMeta } | null> {
+  private async releases(commitment: 'confirmed' | 'finalized', accept: (id: bigint) => boolean): Promise<{ release: { actionId: bigint; memoIndex: number }; tx: TxWithMeta } | null> {
     for await (const s of this.rpc.history(this.setup.nonceAccount, commitment)) {
       if (s.failed) continue;
       const tx = await this.rpc.transaction(s.signature, commitment);
-      if (!tx || tx.failed || !advancesNonce(tx, this.setup.nonceAccount)) continue;
-      const id = tx.instructions.map((ix) => releaseMemoId(this.setup, memoText(ix))).find((x) => x !== null);
-      if (id !== undefined && id !== null && accept(id)) return { id, tx };
+      const release = tx && !tx.failed ? this.releaseOf(tx) : null;
+      if (tx && release && accept(release.actionId)) return { release, tx };
     }
     return null;
   }
 
   private async nextId(commitment: 'confirmed' | 'finalized'): Promise<bigint> {
     const last = await this.releases(commitment, () => true);
-    return last ? last.id + 1n : 1n;
+    return last ? last.release.actionId + 1n : 1n;
   }
 
   private variants(a: SolanaAction): Variant[] {

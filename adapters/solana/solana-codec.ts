@@ -13,6 +13,7 @@
  */
 import { Message, PublicKey, SystemProgram, Transaction, type TransactionInstruction } from '@solana/web3.js';
 import {
+  ASSOCIATED_TOKEN_PROGRAM_ID,
   TOKEN_PROGRAM_ID,
   createAssociatedTokenAccountIdempotentInstruction,
   createMintToCheckedInstruction,
@@ -22,13 +23,13 @@ import {
 import { createMemoInstruction } from '@solana/spl-memo';
 import { base58 } from '@scure/base';
 import { KlxError } from '../../relayer/ledger/errors.ts';
-import { sha256, toHex } from '../../relayer/ledger/bytes.ts';
+import { MAX_U64, sha256, toHex } from '../../relayer/ledger/bytes.ts';
 import { solanaAddressProblem } from '../../relayer/ledger/chain-families.ts';
 import { BadChainAddress, UnrepresentableAmount, type HubAction, type UnsignedAction } from '../chain-adapter.ts';
 
-export const MAX_U64 = (1n << 64n) - 1n;
 export const MEMO_PROGRAMS = new Set(['MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr', 'Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo']);
 export const TOKEN_PROGRAM = TOKEN_PROGRAM_ID.toBase58();
+const ATA_PROGRAM = ASSOCIATED_TOKEN_PROGRAM_ID.toBase58();
 const SYSTEM_PROGRAM = SystemProgram.programId.toBase58();
 /** Largest top-level instruction index we number (a Solana transaction carries far fewer). */
 export const INSTRUCTIONS_PER_TX = 1024;
@@ -147,8 +148,9 @@ export function actionOfPayload(s: SolanaBridgeSetup, u: { chain: string; action
 }
 
 function instructionsOf(s: SolanaBridgeSetup, a: SolanaAction, signers: PublicKey[]): TransactionInstruction[] {
+  // A no-op moves nothing, but the same signers consent to consuming id n: they sign its memo.
+  if (a.kind === 'noop') return [createMemoInstruction(releaseMemo(s, BigInt(a.actionId)), signers)];
   const memo = createMemoInstruction(releaseMemo(s, BigInt(a.actionId)));
-  if (a.kind === 'noop') return [memo];
   const mint = new PublicKey(a.mint);
   const owner = new PublicKey(a.recipient);
   const payer = new PublicKey(s.feePayer);
@@ -171,11 +173,7 @@ export function variantMessage(s: SolanaBridgeSetup, a: SolanaAction, subset: re
     feePayer: new PublicKey(s.feePayer),
     nonceInfo: { nonce: a.nonce, nonceInstruction: SystemProgram.nonceAdvance({ noncePubkey: new PublicKey(s.nonceAccount), authorizedPubkey: processor }) },
   });
-  tx.add(...instructionsOf(s, a, a.kind === 'noop' ? [] : signers));
-  if (a.kind === 'noop') {
-    // A no-op moves nothing, but the same signers consent to consuming id n: they sign the memo.
-    tx.instructions[tx.instructions.length - 1] = createMemoInstruction(releaseMemo(s, BigInt(a.actionId)), signers);
-  }
+  tx.add(...instructionsOf(s, a, signers));
   return new Uint8Array(tx.compileMessage().serialize());
 }
 
@@ -342,7 +340,7 @@ export function executedAction(s: SolanaBridgeSetup, tx: ChainTx, actionId: bigi
   let recipient = '';
   let amount = 0n;
   for (const ix of tx.instructions) {
-    if (ix.program === 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL' && ix.accounts.length >= 4) recipient = ix.accounts[2] as string;
+    if (ix.program === ATA_PROGRAM && ix.accounts.length >= 4) recipient = ix.accounts[2] as string;
     const move = tokenMove(ix);
     if (move?.type === 'transfer' && move.authority === s.multisig) [kind, mint, amount] = ['release', move.mint ?? '', move.amount];
     if (move?.type === 'mintTo') [kind, mint, amount] = ['mint', move.mint, move.amount];

@@ -68,34 +68,24 @@ export class SolanaRpc {
     }
   }
 
-  /**
-   * Successful and failed signatures touching `address` with after < slot ≤ upTo, oldest
-   * first (pages newest-first until the range is passed).
-   */
+  /** Successful and failed signatures touching `address` with after < slot ≤ upTo, oldest first. */
   async signatures(address: string, after: bigint, upTo: bigint, commitment: Finality): Promise<{ signature: string; slot: bigint; failed: boolean }[]> {
     const out: { signature: string; slot: bigint; failed: boolean }[] = [];
-    let before: string | undefined;
-    for (;;) {
-      const page = await this.call('getSignaturesForAddress', (c) => c.getSignaturesForAddress(new PublicKey(address), { before, limit: 1000 }, commitment));
-      for (const s of page) {
-        const slot = BigInt(s.slot);
-        if (slot > after && slot <= upTo) out.push({ signature: s.signature, slot, failed: s.err !== null });
-      }
-      const last = page[page.length - 1];
-      if (!last || page.length < 1000 || BigInt(last.slot) <= after) break;
-      before = last.signature;
+    for await (const s of this.history(address, commitment, 1000)) {
+      if (s.slot <= after) break;
+      if (s.slot <= upTo) out.push(s);
     }
     return out.reverse();
   }
 
   /** Signatures touching `address`, newest first, page by page (stop iterating to stop reading). */
-  async *history(address: string, commitment: Finality): AsyncGenerator<{ signature: string; slot: bigint; failed: boolean }> {
+  async *history(address: string, commitment: Finality, pageSize = 100): AsyncGenerator<{ signature: string; slot: bigint; failed: boolean }> {
     let before: string | undefined;
     for (;;) {
-      const page = await this.call('getSignaturesForAddress', (c) => c.getSignaturesForAddress(new PublicKey(address), { before, limit: 100 }, commitment));
+      const page = await this.call('getSignaturesForAddress', (c) => c.getSignaturesForAddress(new PublicKey(address), { before, limit: pageSize }, commitment));
       for (const s of page) yield { signature: s.signature, slot: BigInt(s.slot), failed: s.err !== null };
       const last = page[page.length - 1];
-      if (!last || page.length < 100) return;
+      if (!last || page.length < pageSize) return;
       before = last.signature;
     }
   }
