@@ -10,7 +10,7 @@ import { keys, readRecord, type ActionRecord, type ChainCursor, type ClaimableRe
 import { chunksForTx, MAX_ATTESTATIONS_PER_TX, MAX_SIGNATURES_PER_TX, type Attestation, type ChainRegisterBody } from '../../relayer/ledger/bridge-bodies.ts';
 import { claimMessage } from '../../relayer/ledger/chain-families.ts';
 import { TxRejected } from '../../relayer/ledger/errors.ts';
-import { verifyTxStatically, type SignedTx } from '../../relayer/ledger/transaction.ts';
+import { decodeTx, verifyTxStatically, type SignedTx } from '../../relayer/ledger/transaction.ts';
 import { ChainBuilder } from '../helpers/chain-builder.ts';
 import { context, genesisFor, producerKey, PREFIX, user, type TestUser } from '../helpers/channel.ts';
 import { addressFromPublicKey } from '../../relayer/ledger/address.ts';
@@ -164,6 +164,21 @@ describe('bridge rules', () => {
     }
     assert.equal(chain.state.balance(alice.address, 'KLX'), 6_000_000_000n);
     expectRejected(f.sign(alice, 'withdraw', { chain: 'tezos', asset: 'KLX', amount: '1', recipient: RECIPIENT }), 'UNKNOWN_CHAIN');
+  });
+
+  it('refuses a share whose context or signature bundle is malformed or oversized, and accepts the largest allowed', () => {
+    const share = (over: Record<string, string>) => ({ actionId: '1', payloadHash: `0x${'11'.repeat(32)}`, signer: 'S', signature: `0x${'22'.repeat(64)}`, ...over });
+    // As a node receives it: the bytes are decoded, which checks the body against its schema.
+    const check = (over: Record<string, string>) => decodeTx(f.sign(approvers[0] as TestUser, 'approve', { chain: 'ethereum', items: [share(over)] }).encoded);
+    for (const [over, why] of [
+      [{ context: 'two words' }, 'a context with a space'],
+      [{ context: 'x'.repeat(129) }, 'a context over 128 characters'],
+      [{ context: '' }, 'an empty context (absent is how "none" is said)'],
+      [{ signature: `0x${'22'.repeat(4097)}` }, 'a signature bundle over 4,096 bytes'],
+    ] as const) {
+      assert.throws(() => check(over), reject('TX_MALFORMED'), why);
+    }
+    assert.doesNotThrow(() => check({ context: '9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin', signature: `0x${'22'.repeat(4096)}` }));
   });
 
   it('creates action n, needs M approvals before the processor co-signs, and settles on an attested execution', () => {
