@@ -8,13 +8,15 @@ import type pg from 'pg';
 import { getAddress } from 'viem';
 import { ChainAdapterRegistry, type ChainAdapter, type ChainAssetSpec } from '../../adapters/chain-adapter.ts';
 import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
+import { SolanaAdapter } from '../../adapters/solana/solana-adapter.ts';
+import { NATIVE_MINT } from '@solana/spl-token';
 import type { ChainRegisterBody } from '../ledger/bridge-bodies.ts';
 import { keys, readRecord, type ChainRecord } from '../ledger/bridge-state.ts';
 import { canonicalJson, type CanonicalValue } from '../ledger/canonical-json.ts';
 import { ConfigError, KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
 import type { LedgerState } from '../ledger/state.ts';
-import { genesisSpec, loadEvmDeployments, producerPublicKey, type BridgeConfig, type ChannelConfig } from '../config/config.ts';
+import { genesisSpec, loadEvmDeployments, loadSolanaDeployments, producerPublicKey, type BridgeConfig, type ChannelConfig } from '../config/config.ts';
 import { HubView } from './hub-view.ts';
 
 export interface ConfiguredChain {
@@ -33,10 +35,40 @@ export function bridgeChannel(cfg: BridgeConfig): { channel: ChannelConfig; brid
   return { channel, bridge };
 }
 
+type AssetSpecs = Map<string, ChainAssetSpec & { hubAsset: string }>;
+
 export function configuredChains(cfg: BridgeConfig): ConfiguredChain[] {
   const { channel, bridge } = bridgeChannel(cfg);
-  const deployments = loadEvmDeployments(cfg);
   const hubDecimals = new Map(channel.genesis.assets.map((a) => [a.id, a.decimals]));
+  const hubDecimalsOf = (chain: string, hubAsset: string) => {
+    const dec = hubDecimals.get(hubAsset);
+    if (dec === undefined) throw new ConfigError(`chain ${chain}: hub asset ${hubAsset} is not an asset of channel ${channel.name}`);
+    return dec;
+  };
+  const configured = (adapter: ChainAdapter, chainRef: string, assets: AssetSpecs): ConfiguredChain => ({
+    name: adapter.chain,
+    adapter,
+    assets,
+    registration: {
+      chain: adapter.chain,
+      family: adapter.family,
+      chainRef,
+      custody: adapter.custody,
+      listeners: bridge.listeners,
+      listenerQuorum: bridge.listenerQuorum,
+      approvers: bridge.approvers,
+      approverQuorum: bridge.approverQuorum,
+      assets: [...assets.values()].map((a) => ({ hubAsset: a.hubAsset, chainAsset: a.chainAsset, chainDecimals: a.decimals, mode: a.mode })),
+    },
+  });
+  return [...evmChains(cfg, hubDecimalsOf, configured), ...solanaChains(cfg, hubDecimalsOf, configured)];
+}
+
+type HubDecimalsOf = (chain: string, hubAsset: string) => number;
+type Configured = (adapter: ChainAdapter, chainRef: string, assets: AssetSpecs) => ConfiguredChain;
+
+function evmChains(cfg: BridgeConfig, hubDecimalsOf: HubDecimalsOf, configured: Configured): ConfiguredChain[] {
+  const deployments = loadEvmDeployments(cfg);
   return cfg.evmChains.map((c) => {
     const d = deployments.get(c.name);
     if (!d) throw new ConfigError(`evm chain ${c.name}: no deployment`);
@@ -46,10 +78,8 @@ export function configuredChains(cfg: BridgeConfig): ConfiguredChain[] {
       deployment: d,
       confirmations: c.confirmations === 'finalized' ? { kind: 'finalized' } : { kind: 'blocks', count: c.confirmations.blocks },
     });
-    const assets = new Map<string, ChainAssetSpec & { hubAsset: string }>();
+    const assets: AssetSpecs = new Map();
     for (const a of c.assets) {
-      const hubDec = hubDecimals.get(a.hubAsset);
-      if (hubDec === undefined) throw new ConfigError(`evm chain ${c.name}: hub asset ${a.hubAsset} is not an asset of channel ${channel.name}`);
       let chainAsset = a.chainAsset;
       let mode: 'lock' | 'mint' = 'lock';
       if (a.chainAsset === 'klx') {
@@ -59,20 +89,46 @@ export function configuredChains(cfg: BridgeConfig): ConfiguredChain[] {
       } else if (a.chainAsset !== 'native') {
         chainAsset = getAddress(a.chainAsset);
       }
-      assets.set(chainAsset, { chainAsset, decimals: a.decimals, hubDecimals: hubDec, mode, hubAsset: a.hubAsset });
+      assets.set(chainAsset, { chainAsset, decimals: a.decimals, hubDecimals: hubDecimalsOf(c.name, a.hubAsset), mode, hubAsset: a.hubAsset });
     }
-    const registration: ChainRegisterBody = {
+    return configured(adapter, String(d.chainId), assets);
+  });
+}
+
+/** Solana: "klx" is the deployment's bridged-KLX mint (minted and burnt), "sol" wrapped SOL, anything else a locked SPL mint. */
+function solanaChains(cfg: BridgeConfig, hubDecimalsOf: HubDecimalsOf, configured: Configured): ConfiguredChain[] {
+  const deployments = loadSolanaDeployments(cfg);
+  return cfg.solanaChains.map((c) => {
+    const d = deployments.get(c.name);
+    if (!d) throw new ConfigError(`solana chain ${c.name}: no deployment`);
+    const assets: AssetSpecs = new Map();
+    for (const a of c.assets) {
+      let spec: { chainAsset: string; decimals: number; mode: 'lock' | 'mint' };
+      if (a.chainAsset === 'klx') {
+        if (!d.klxMint) throw new ConfigError(`solana chain ${c.name}: the deployment has no bridged-KLX mint`);
+        spec = { chainAsset: d.klxMint, decimals: d.klxDecimals, mode: 'mint' };
+      } else if (a.chainAsset === 'sol') {
+        spec = { chainAsset: NATIVE_MINT.toBase58(), decimals: 9, mode: 'lock' };
+      } else {
+        spec = { chainAsset: a.chainAsset, decimals: a.decimals ?? 0, mode: 'lock' };
+      }
+      if (a.decimals !== undefined && a.decimals !== spec.decimals) throw new ConfigError(`solana chain ${c.name}: ${a.chainAsset} has ${spec.decimals} decimals, not ${a.decimals}`);
+      assets.set(spec.chainAsset, { ...spec, hubDecimals: hubDecimalsOf(c.name, a.hubAsset), hubAsset: a.hubAsset });
+    }
+    const adapter = new SolanaAdapter({
       chain: c.name,
-      family: adapter.family,
-      chainRef: String(d.chainId),
-      custody: adapter.custody,
-      listeners: bridge.listeners,
-      listenerQuorum: bridge.listenerQuorum,
-      approvers: bridge.approvers,
-      approverQuorum: bridge.approverQuorum,
-      assets: [...assets.values()].map((a) => ({ hubAsset: a.hubAsset, chainAsset: a.chainAsset, chainDecimals: a.decimals, mode: a.mode })),
-    };
-    return { name: c.name, adapter, registration, assets };
+      network: cfg.network,
+      rpcUrl: c.rpcUrl,
+      multisig: d.multisig,
+      processor: d.processor,
+      approvers: d.approvers,
+      approverQuorum: d.approverQuorum,
+      nonceAccount: d.nonceAccount,
+      feePayer: d.feePayer,
+      assets: [...assets.values()].map((a) => ({ mint: a.chainAsset, decimals: a.decimals, mode: a.mode })),
+      startSlot: BigInt(d.startSlot),
+    });
+    return configured(adapter, d.cluster, assets);
   });
 }
 

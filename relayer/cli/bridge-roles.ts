@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
-import { type BridgeConfig, loadSecret } from '../config/config.ts';
+import { type BridgeConfig, loadFamilySecret, loadSecret } from '../config/config.ts';
 import { bridgeChannel, configuredChains, hubViewFor, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import { addressFromPublicKey } from '../ledger/address.ts';
 import { signTx } from '../ledger/transaction.ts';
@@ -46,13 +46,18 @@ interface Role {
   health: Record<string, unknown> & { status: 'ok' | 'halted' | 'starting' };
 }
 
-/** Shared start-up of a role: config, own schema, verified hub copy, adapters, status endpoint, shutdown. */
-async function startRole(role: string, opts: RoleOpts): Promise<Role> {
+/**
+ * Shared start-up of a role: config, own schema, verified hub copy, adapters, status endpoint,
+ * shutdown. `loadKeys` reads the role's chain keys before anything starts, so a missing key is
+ * a start-up error (exit 2), not a failure later.
+ */
+async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?: (chains: ConfiguredChain[]) => K): Promise<Role & { keys: K }> {
   const cfg = configFrom(opts);
   const log = createLogger(cfg.log.level).child({ role });
   if (opts.statusPort !== undefined && !/^[0-9]{1,5}$/.test(opts.statusPort)) throw new ConfigError('--status-port must be a port number');
   const hubKey = Ed25519Signer.fromSeedHex(loadSecret('KLX_HUB_KEY', 'the role\'s hub key (hex ed25519 seed)'));
   const chains = configuredChains(cfg);
+  const keys = (loadKeys ? loadKeys(chains) : undefined) as K;
   const pool = createPool(cfg.databaseUrl, 4);
   const schema = opts.schema ?? `${role}_${Buffer.from(hubKey.publicKey).toString('hex').slice(0, 12)}`;
   const hub = hubViewFor(cfg, pool, schema, hubKey);
@@ -83,7 +88,7 @@ async function startRole(role: string, opts: RoleOpts): Promise<Role> {
     await status?.close();
     await pool.end();
   });
-  return { cfg, log, pool, schema, hub, chains, abort, health };
+  return { cfg, log, pool, schema, hub, chains, abort, health, keys };
 }
 
 function roleOptions(cmd: Command): Command {
@@ -112,11 +117,12 @@ export function registerBridgeRoleCommands(program: Command): void {
   );
 
   roleOptions(
-    program.command('approver').description("re-derive each withdrawal action from this approver's own verified hub copy and sign it (keys: KLX_HUB_KEY, KLX_CHAIN_KEY_EVM)"),
+    program.command('approver').description("re-derive each withdrawal action from this approver's own verified hub copy and sign it (keys: KLX_HUB_KEY, KLX_CHAIN_KEY_<FAMILY> per configured family: EVM, SOLANA)"),
   ).action(async (opts: RoleOpts) => {
-    const r = await startRole('approver', opts);
-    const secret = loadSecret('KLX_CHAIN_KEY_EVM', "the approver's EVM key (hex secp256k1)");
-    const approver = new ActionApprover(r.chains.map((c, i) => ({ chain: c, signer: c.adapter.signer(secret), lane: i + 1 })), r.hub);
+    const r = await startRole('approver', opts, (chains) =>
+      chains.map((c, i) => ({ chain: c, signer: c.adapter.signer(loadFamilySecret('KLX_CHAIN_KEY', c.adapter.family, "the approver's chain key")), lane: i + 1 })),
+    );
+    const approver = new ActionApprover(r.keys, r.hub);
     approver.on('approved', (e) => r.log.info({ chain: e.chain, actions: e.actionIds }, 'approved'));
     approver.on('refused', (e) => r.log.warn({ chain: e.chain, action: e.actionId }, `not approving: ${e.reason}`));
     approver.on('alarm', (e) => r.log.warn({ chain: e.chain, code: e.code }, e.message));
@@ -124,18 +130,31 @@ export function registerBridgeRoleCommands(program: Command): void {
   });
 
   roleOptions(
-    program.command('submitter').description('land signed actions on every configured chain in strict id order through per-chain BullMQ queues (key: KLX_PAYER_KEY_EVM)'),
+    program.command('submitter').description('land signed actions on every configured chain in strict id order through per-chain BullMQ queues (keys: KLX_PAYER_KEY_<FAMILY> per configured family: EVM, SOLANA)'),
   ).action(async (opts: RoleOpts) => {
-    const r = await startRole('submitter', opts);
+    const r = await startRole('submitter', opts, (chains) =>
+      new Map(chains.map((c) => [c.name, loadFamilySecret('KLX_PAYER_KEY', c.adapter.family, "the submitter's fee-paying key")])),
+    );
     if (!r.cfg.redisUrl) throw new ConfigError('the submitter needs redisUrl (or REDIS_URL)');
-    const payer = loadSecret('KLX_PAYER_KEY_EVM', "the submitter's fee-paying EVM key (hex secp256k1)");
     const store = new SubmissionStore(r.pool, r.schema);
     const source = new HubActionSource(r.hub, (chain) => {
       const c = r.chains.find((x) => x.name === chain);
       if (!c) throw new ConfigError(`unknown chain ${chain}`);
       return c.adapter;
     });
-    const landers = r.chains.map((c) => new ActionLander({ adapter: c.adapter, source, store, payerSecret: payer, batchLimit: 64, pollIntervalMs: 20, holdBaseMs: 200, holdMaxMs: 5000 }));
+    const landers = r.chains.map(
+      (c) =>
+        new ActionLander({
+          adapter: c.adapter,
+          source,
+          store,
+          payerSecret: r.keys.get(c.name) ?? '',
+          batchLimit: 64,
+          pollIntervalMs: 20,
+          holdBaseMs: 200,
+          holdMaxMs: 5000,
+        }),
+    );
     const url = new URL(r.cfg.redisUrl);
     const queue = new ActionQueue({
       connection: { host: url.hostname, port: Number(url.port || 6379), ...(url.password ? { password: decodeURIComponent(url.password) } : {}), maxRetriesPerRequest: null },

@@ -1,10 +1,17 @@
-/** `klx-bridge deploy evm`: deploys the EVM contracts and writes the deployment record the relayer reads. */
+/**
+ * `klx-bridge deploy evm` / `deploy solana`: creates a chain's bridge (the EVM contracts; the
+ * Solana multisig, bridged-KLX mint and nonce account) and writes the deployment record the
+ * relayer's config names.
+ */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Address, Hex } from 'viem';
 import { deployEvmBridge } from '../../adapters/evm/deploy.ts';
+import { connectionDeployTarget, deploySolanaBridge } from '../../adapters/solana/deploy.ts';
+import { Connection, Keypair } from '@solana/web3.js';
+import { NATIVE_MINT } from '@solana/spl-token';
 import { ConfigError } from '../ledger/errors.ts';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an EVM address (0x + 40 hex)');
@@ -22,6 +29,34 @@ const optionsSchema = z.object({
   nativeDailyCap: z.string().regex(/^[0-9]{1,78}$/, 'base units').transform(BigInt).optional(),
   out: z.string().min(1).optional(),
 });
+
+const base58Key = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'a base58 public key');
+const base58List = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '')).pipe(z.array(base58Key));
+const solanaOptionsSchema = z.object({
+  rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'),
+  processor: base58Key,
+  approvers: base58List.pipe(z.array(base58Key).min(1).max(10)),
+  approverQuorum: z.string().regex(/^[0-9]{1,2}$/, 'a number').transform(Number),
+  feePayer: base58Key,
+  klxDecimals: z.union([z.literal('none').transform(() => null), z.string().regex(/^[0-7]$/, '0 to 7, or none').transform(Number)]),
+  custodyMints: z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => (x === 'sol' ? NATIVE_MINT.toBase58() : x))).pipe(z.array(base58Key)),
+  cluster: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'a cluster id').optional(),
+  out: z.string().min(1).optional(),
+});
+
+/** A Solana fee-paying key: a hex ed25519 seed, or a solana-keygen JSON file (64 numbers). Never echoed. */
+function solanaDeployerKey(file: string | undefined): Keypair {
+  const text = (file ? readFileOrFail(file) : process.env.KLX_SOLANA_DEPLOYER_KEY)?.trim();
+  if (!text) throw new ConfigError('no deployer key: pass --payer-key-file or set KLX_SOLANA_DEPLOYER_KEY');
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Keypair.fromSeed(Buffer.from(text, 'hex'));
+  try {
+    const bytes = JSON.parse(text) as unknown;
+    if (Array.isArray(bytes) && bytes.length === 64 && bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Keypair.fromSecretKey(Uint8Array.from(bytes as number[]));
+  } catch {
+    /* refused below */
+  }
+  throw new ConfigError('the Solana deployer key must be a 64-hex-character seed or a solana-keygen JSON keypair');
+}
 
 function deployerKey(file: string | undefined): Hex {
   const text = file ? readFileOrFail(file) : process.env.KLX_DEPLOYER_KEY;
@@ -79,6 +114,40 @@ export function registerDeployCommands(program: Command): void {
         ...(o.nativeDailyCap !== undefined ? { nativeDailyCap: o.nativeDailyCap } : {}),
       });
       const out = o.out ?? `deployments/evm-${deployment.chainId}.json`;
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(deployment, null, 2)}\n`);
+      console.log(JSON.stringify({ written: out, ...deployment }));
+    });
+
+  deploy
+    .command('solana')
+    .description('create the Solana bridge: the SPL multisig (processor + approvers, threshold M + 1), the bridged-KLX mint and the durable nonce account; writes the deployment record')
+    .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint of the cluster')
+    .option('--payer-key-file <file>', 'file holding the key that pays rent (hex seed or solana-keygen JSON); default $KLX_SOLANA_DEPLOYER_KEY')
+    .requiredOption('--processor <pubkey>', "the processor's Solana key (also the nonce authority)")
+    .requiredOption('--approvers <pubkeys>', "comma-separated approvers' Solana keys (at most 10)")
+    .requiredOption('--approver-quorum <m>', 'approver quorum M (> K/2); the multisig threshold is M + 1')
+    .requiredOption('--fee-payer <pubkey>', "the submitter's fee payer (pays release fees and recipients' token-account rent)")
+    .option('--klx-decimals <n>', 'decimals of the bridged-KLX mint (0 to 7), or none', '7')
+    .option('--custody-mints <mints>', 'comma-separated mints whose custody account to create now ("sol": wrapped SOL)', 'sol')
+    .option('--cluster <id>', "the cluster's id in the record (default: its genesis hash)")
+    .option('--out <file>', 'where to write the deployment record (default: deployments/solana-<cluster>.json)')
+    .action(async (raw: Record<string, string | undefined>) => {
+      const parsed = solanaOptionsSchema.safeParse(raw);
+      if (!parsed.success) throw new ConfigError(`deploy solana: ${parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; ')}`);
+      const o = parsed.data;
+      const payer = solanaDeployerKey(raw.payerKeyFile);
+      const cluster = o.cluster ?? (await new Connection(o.rpcUrl, 'confirmed').getGenesisHash());
+      const deployment = await deploySolanaBridge(connectionDeployTarget(o.rpcUrl, payer), {
+        cluster,
+        processor: o.processor,
+        approvers: o.approvers,
+        approverQuorum: o.approverQuorum,
+        feePayer: o.feePayer,
+        klxDecimals: o.klxDecimals,
+        custodyMints: o.custodyMints,
+      });
+      const out = o.out ?? `deployments/solana-${cluster.slice(0, 12)}.json`;
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(deployment, null, 2)}\n`);
       console.log(JSON.stringify({ written: out, ...deployment }));

@@ -18,6 +18,7 @@ import { Ed25519Signer } from '../ledger/keys.ts';
 import { ASSET_ID_PATTERN } from '../ledger/asset-id.ts';
 import type { GenesisSpec } from '../processor/genesis.ts';
 import { readEvmDeployment, type EvmDeployment } from '../../adapters/evm/deployment.ts';
+import { readSolanaDeployment, type SolanaDeployment } from '../../adapters/solana/deployment.ts';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes, starting with a letter, at most 32');
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
@@ -65,6 +66,26 @@ export const configSchema = z.strictObject({
               hubAsset: z.string().regex(ASSET_ID_PATTERN, 'an asset id'),
               chainAsset: z.string().regex(/^(native|klx|0x[0-9a-fA-F]{40})$/, '"native", "klx" or a token address'),
               decimals: z.number().int().min(0).max(77).default(18),
+            }),
+          )
+          .default([]),
+      }),
+    )
+    .default([]),
+  /** Solana clusters this deployment bridges to: where their bridge accounts are (a Solana deployment record). Always read at `finalized`. */
+  solanaChains: z
+    .array(
+      z.strictObject({
+        name,
+        rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'),
+        deploymentFile: z.string().min(1),
+        /** Chain assets the hub carries: "klx" (the deployment's bridged-KLX mint), "sol" (wrapped SOL) or an SPL mint address (then with its decimals). */
+        assets: z
+          .array(
+            z.strictObject({
+              hubAsset: z.string().regex(ASSET_ID_PATTERN, 'an asset id'),
+              chainAsset: z.string().regex(/^(klx|sol|[1-9A-HJ-NP-Za-km-z]{32,44})$/, '"klx", "sol" or a base58 mint address'),
+              decimals: z.number().int().min(0).max(19).optional(),
             }),
           )
           .default([]),
@@ -142,11 +163,20 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
       });
     }
   }
-  const evmNames = new Set<string>();
-  cfg.evmChains.forEach((c, i) => {
-    if (evmNames.has(c.name)) throw new ConfigError(`invalid config: evmChains.${i}.name: chain "${c.name}" appears twice`);
-    evmNames.add(c.name);
-  });
+  const chainNames = new Set<string>();
+  for (const [list, chains] of [['evmChains', cfg.evmChains], ['solanaChains', cfg.solanaChains]] as const) {
+    chains.forEach((c, i) => {
+      if (chainNames.has(c.name)) throw new ConfigError(`invalid config: ${list}.${i}.name: chain "${c.name}" appears twice`);
+      chainNames.add(c.name);
+    });
+  }
+  cfg.solanaChains.forEach((c, i) =>
+    c.assets.forEach((a, j) => {
+      if (a.chainAsset !== 'klx' && a.chainAsset !== 'sol' && a.decimals === undefined) {
+        throw new ConfigError(`invalid config: solanaChains.${i}.assets.${j}.decimals: required for a mint address (the mint's decimals)`);
+      }
+    }),
+  );
   return cfg;
 }
 
@@ -155,6 +185,19 @@ export function loadEvmDeployments(cfg: BridgeConfig): Map<string, EvmDeployment
   const out = new Map<string, EvmDeployment & { rpcUrl: string }>();
   for (const c of cfg.evmChains) out.set(c.name, { ...readEvmDeployment(c.deploymentFile), rpcUrl: c.rpcUrl });
   return out;
+}
+
+/** Reads and checks every Solana deployment record the config names. */
+export function loadSolanaDeployments(cfg: BridgeConfig): Map<string, SolanaDeployment> {
+  return new Map(cfg.solanaChains.map((c) => [c.name, readSolanaDeployment(c.deploymentFile)]));
+}
+
+/**
+ * A chain key of one family from the environment: `<PREFIX>_<FAMILY>` (e.g. KLX_CHAIN_KEY_SOLANA),
+ * or the same name with `_FILE`. One key per family serves every chain of that family.
+ */
+export function loadFamilySecret(prefix: 'KLX_CHAIN_KEY' | 'KLX_PROCESSOR_CHAIN_KEY' | 'KLX_PAYER_KEY', family: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
+  return loadSecret(`${prefix}_${family.toUpperCase()}`, `${what} for ${family} chains`, env);
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {

@@ -1,6 +1,7 @@
 /**
  * A whole bridge as separate processes: the processor (channel node API + co-signer),
- * 5 listeners, 3 approvers and a submitter, over given PostgreSQL, Redis and EVM chains.
+ * 5 listeners, 3 approvers and a submitter, over given PostgreSQL, Redis, EVM chains and
+ * Solana clusters.
  * The devnet runs one; integration tests run one per suite. Each process is started
  * through the `klx-bridge` CLI, exactly as operators run it.
  */
@@ -9,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { devnetConfig, devnetProducerEnv, devnetRoleProcesses, type DevnetEvmChainRef } from './devnet-config.ts';
+import { devnetConfig, devnetProducerEnv, devnetRoleProcesses, type DevnetChainRef } from './devnet-config.ts';
 
 export const CLI_PATH = fileURLToPath(new URL('../cli/klx-bridge.mjs', import.meta.url));
 
@@ -23,7 +24,9 @@ export interface RoleProcess {
 export interface BridgeClusterOptions {
   databaseUrl: string;
   redisUrl: string;
-  chains: readonly DevnetEvmChainRef[];
+  chains: readonly DevnetChainRef[];
+  /** Solana clusters (bankrun JSON-RPC or a validator) with the bridge deployed. */
+  solanaChains?: readonly DevnetChainRef[];
   /** Where the config file goes. */
   dir: string;
   apiPort: number;
@@ -49,11 +52,15 @@ export class BridgeCluster {
     const c = new BridgeCluster(o);
     try {
       if (o.fresh) await dropSchemas(o.databaseUrl, o.schemaPrefix);
-      const cfg = devnetConfig(o.databaseUrl, o.apiPort, o.redisUrl, [...o.chains], { schema: `${o.schemaPrefix}hub`, confirmationBlocks: o.confirmationBlocks });
+      const cfg = devnetConfig(o.databaseUrl, o.apiPort, o.redisUrl, [...o.chains], {
+        schema: `${o.schemaPrefix}hub`,
+        confirmationBlocks: o.confirmationBlocks,
+        solanaChains: [...(o.solanaChains ?? [])],
+      });
       writeFileSync(c.configFile, `${JSON.stringify({ ...cfg, databaseUrl: undefined, redisUrl: undefined }, null, 2)}\n`);
       c.startRole('processor', ['processor', '--config', c.configFile], devnetProducerEnv());
       await c.waitForHub();
-      if (o.chains.length > 0) for (const r of devnetRoleProcesses(c.configFile, o.schemaPrefix)) c.startRole(r.name, r.args, r.env);
+      if (o.chains.length + (o.solanaChains?.length ?? 0) > 0) for (const r of devnetRoleProcesses(c.configFile, o.schemaPrefix)) c.startRole(r.name, r.args, r.env);
       return c;
     } catch (e) {
       await c.stop();

@@ -1,9 +1,10 @@
 /**
- * `npm run demo`: against a running devnet, a deposit and a withdrawal on each EVM chain,
+ * `npm run demo`: against a running devnet, a deposit and a withdrawal on each chain,
  * printing every status step as the hub records it. Ethereum: ERC20 KLX deposited by the
  * treasury and credited to alice; alice withdraws KLX back (released from custody).
  * Polygon: alice withdraws KLX (bridged KLX minted there); the EVM user deposits part of
- * it back to bob (burnt there, credited on the hub). Devnet keys only.
+ * it back to bob (burnt there, credited on the hub). Solana: the same with bridged KLX,
+ * then wrapped SOL in and out. Devnet keys only.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,13 +12,22 @@ import { createPublicClient, createWalletClient, erc20Abi, http, maxUint256, typ
 import { privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from '../../adapters/evm/artifacts.ts';
 import { readEvmDeployment } from '../../adapters/evm/deployment.ts';
+import { readSolanaDeployment } from '../../adapters/solana/deployment.ts';
+import { NATIVE_MINT } from '@solana/spl-token';
 import { signTx } from '../ledger/transaction.ts';
 import { ChannelClient } from '../node/client.ts';
 import { devnetAddress, devnetUser } from './devnet-config.ts';
 import { ANVIL_KEY_0, DEVNET_EVM_USER_KEY } from './evm-keys.ts';
+import { devnetSolanaKeypair } from './solana-keys.ts';
+import { SolanaWallet } from './solana-wallet.ts';
 
 const dir = process.env.KLX_DEVNET_DIR ?? join(process.cwd(), '.devnet');
-const cfg = JSON.parse(readFileSync(join(dir, 'devnet_config.json'), 'utf8')) as { hubUrl: string; evmChains: { name: string; rpcUrl: string; deploymentFile: string }[] };
+interface ChainRef {
+  name: string;
+  rpcUrl: string;
+  deploymentFile: string;
+}
+const cfg = JSON.parse(readFileSync(join(dir, 'devnet_config.json'), 'utf8')) as { hubUrl: string; evmChains?: ChainRef[]; solanaChains?: ChainRef[] };
 const hub = new ChannelClient(cfg.hubUrl, 'bridge');
 const bridgeAbi = loadArtifact('KlxBridge').abi;
 const step = (chain: string, text: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${chain.padEnd(8)} ${text}`);
@@ -33,7 +43,7 @@ async function klx(address: string): Promise<string> {
 }
 
 function chainClients(name: string) {
-  const c = cfg.evmChains.find((x) => x.name === name);
+  const c = cfg.evmChains?.find((x) => x.name === name);
   if (!c) throw new Error(`the devnet has no chain ${name}`);
   const d = readEvmDeployment(c.deploymentFile);
   const chain = { id: d.chainId, name, nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } };
@@ -44,7 +54,7 @@ function chainClients(name: string) {
 }
 
 /** Follows a deposit through the hub: pending (below depth / awaiting quorum) → its outcome. */
-async function followDeposit(chain: string, txHash: Hex): Promise<void> {
+async function followDeposit(chain: string, txHash: string): Promise<void> {
   let last = '';
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(200)) {
     const r = await record<{ events: { eventId: string; outcome: string; detail: string }[] }>(`events/${chain}?txHash=${txHash}`);
@@ -67,15 +77,15 @@ async function deposit(chain: string, from: ReturnType<typeof chainClients>['use
   await followDeposit(chain, hash);
 }
 
-async function withdraw(chain: string, amountHub: bigint, recipient: Address): Promise<void> {
+async function withdraw(chain: string, amountHub: bigint, recipient: string, asset = 'KLX'): Promise<void> {
   const sender = devnetAddress('alice');
   const nonce = await hub.nextNonce(sender, 7);
-  const tx = signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender, lane: 7, nonce, body: { chain, asset: 'KLX', amount: amountHub.toString(), recipient } }, devnetUser('alice'));
+  const tx = signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender, lane: 7, nonce, body: { chain, asset, amount: amountHub.toString(), recipient } }, devnetUser('alice'));
   const receipt = await hub.submit(tx);
   const actions = await record<{ records: { actionId: string; withdrawTx: string }[] }>(`action/${chain}`);
   const id = actions?.records.find((a) => a.withdrawTx === receipt.txId)?.actionId;
   if (!id) throw new Error(`no action for withdrawal ${receipt.txId}`);
-  step(chain, `withdrawal of ${amountHub} KLX base units to ${recipient}: hub block ${receipt.height}, action ${id}`);
+  step(chain, `withdrawal of ${amountHub} ${asset} base units to ${recipient}: hub block ${receipt.height}, action ${id}`);
   let last = '';
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(100)) {
     const a = await record<{ status: string; approvals: Record<string, unknown>; execution: { txHash: string; paid: boolean } | null }>(`action/${chain}/${id}`);
@@ -94,12 +104,12 @@ async function withdraw(chain: string, amountHub: bigint, recipient: Address): P
   throw new Error(`action ${id} did not settle within 120 s`);
 }
 
-async function main(): Promise<void> {
+/** Ethereum: ERC20 KLX in and out. Polygon: bridged KLX minted, then burnt back to bob. */
+async function evmDemo(): Promise<void> {
   const alice = devnetAddress('alice');
   const bob = devnetAddress('bob');
   const eth = chainClients('ethereum');
   const user = eth.user.account.address;
-  step('hub', `alice ${alice} holds ${await klx(alice)} KLX base units (9 decimals)`);
   await deposit('ethereum', eth.treasury, eth, 10n * 10n ** 18n, alice);
   step('hub', `alice now holds ${await klx(alice)}`);
   await withdraw('ethereum', 3n * 10n ** 9n, user);
@@ -110,6 +120,37 @@ async function main(): Promise<void> {
   step('polygon', `${user} holds ${await pol.pub.readContract({ address: pol.d.klxToken as Address, abi: erc20Abi, functionName: 'balanceOf', args: [user] })} bridged KLX base units`);
   await deposit('polygon', pol.user, pol, 10n ** 18n, bob);
   step('hub', `bob ${bob} now holds ${await klx(bob)}`);
+}
+
+/**
+ * Solana: alice withdraws KLX (bridged KLX minted by the multisig), the Solana user burns part
+ * of it with a memo naming bob, deposits wrapped SOL for alice, and alice withdraws SOL back.
+ */
+async function solanaDemo(c: ChainRef): Promise<void> {
+  const alice = devnetAddress('alice');
+  const bob = devnetAddress('bob');
+  const d = readSolanaDeployment(c.deploymentFile);
+  const wallet = new SolanaWallet(c.rpcUrl, devnetSolanaKeypair('user'));
+  const klxMint = d.klxMint ?? '';
+  await withdraw(c.name, 2n * 10n ** 9n, wallet.address);
+  step(c.name, `${wallet.address} holds ${await wallet.tokenBalance(klxMint)} bridged KLX base units (${d.klxDecimals} decimals; mint ${klxMint})`);
+  const burn = await wallet.burnDeposit({ mint: klxMint, decimals: d.klxDecimals, amount: 5n * 10n ** (BigInt(d.klxDecimals) - 1n), memo: bob });
+  step(c.name, `burnt 0.5 KLX with memo "${bob}": tx ${burn}`);
+  await followDeposit(c.name, burn);
+  step('hub', `bob ${bob} now holds ${await klx(bob)}`);
+  const wsol = await wallet.deposit({ multisig: d.multisig, mint: NATIVE_MINT.toBase58(), decimals: 9, amount: 10n ** 9n, memo: alice });
+  step(c.name, `wrapped 1 SOL and deposited it into custody with memo "${alice}": tx ${wsol}`);
+  await followDeposit(c.name, wsol);
+  step('hub', `alice now holds ${(await hub.balances(alice)).balances.SOL ?? '0'} SOL base units`);
+  await withdraw(c.name, 4n * 10n ** 8n, wallet.address, 'SOL');
+  step(c.name, `${wallet.address} holds ${await wallet.tokenBalance(NATIVE_MINT.toBase58())} wrapped SOL lamports`);
+}
+
+async function main(): Promise<void> {
+  const alice = devnetAddress('alice');
+  step('hub', `alice ${alice} holds ${await klx(alice)} KLX base units (9 decimals)`);
+  if (cfg.evmChains?.length) await evmDemo();
+  for (const c of cfg.solanaChains ?? []) await solanaDemo(c);
   console.log('demo complete: a deposit and a withdrawal on each chain');
 }
 

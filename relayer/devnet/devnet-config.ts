@@ -9,6 +9,7 @@ import { toHex } from '../ledger/bytes.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import type { RawConfig } from '../config/config.ts';
 import { DEVNET_PAYER_KEY, devnetEvmKey } from './evm-keys.ts';
+import { devnetSolanaSeed } from './solana-keys.ts';
 
 export const DEVNET_NETWORK = 'devnet';
 export const DEVNET_PREFIX = 'klxd';
@@ -19,7 +20,7 @@ export const devnetProducer = (channel: string) => Ed25519Signer.devnet(`produce
 export const devnetUser = (name: string) => Ed25519Signer.devnet(name);
 export const devnetAddress = (name: string) => addressFromPublicKey(DEVNET_PREFIX, devnetUser(name).publicKey);
 
-/** A channel with the two devnet assets (KLX, 9 decimals; ETH, 18) and funded addresses. */
+/** A channel with the devnet assets (KLX, 9 decimals; ETH, 18; SOL, 9, only ever bridged in) and funded addresses. */
 export function klxEthChannel(name: string, producerPublicKey: Uint8Array, timestampMs: string, funded: { address: string; klx: string; eth: string }[]) {
   return {
     name,
@@ -29,6 +30,7 @@ export function klxEthChannel(name: string, producerPublicKey: Uint8Array, times
       assets: [
         { id: 'KLX', decimals: 9 },
         { id: 'ETH', decimals: 18 },
+        { id: 'SOL', decimals: 9 },
       ],
       allocations: funded.flatMap((f) => [
         { address: f.address, asset: 'KLX', amount: f.klx },
@@ -38,7 +40,7 @@ export function klxEthChannel(name: string, producerPublicKey: Uint8Array, times
   };
 }
 
-export interface DevnetEvmChainRef {
+export interface DevnetChainRef {
   name: string;
   rpcUrl: string;
   deploymentFile: string;
@@ -64,7 +66,7 @@ export function devnetBridge() {
 }
 
 /** Ethereum carries the ERC20 KLX and ETH; Polygon a bridged KLX minted by its bridge. */
-export function devnetEvmChains(chains: readonly DevnetEvmChainRef[], confirmationBlocks: number) {
+export function devnetEvmChains(chains: readonly DevnetChainRef[], confirmationBlocks: number) {
   return chains.map((c) => ({
     ...c,
     confirmations: { blocks: confirmationBlocks },
@@ -78,19 +80,33 @@ export function devnetEvmChains(chains: readonly DevnetEvmChainRef[], confirmati
   }));
 }
 
+/** The devnet's Solana cluster carries bridged KLX (minted there) and wrapped SOL (locked there). */
+export function devnetSolanaChains(chains: readonly DevnetChainRef[]) {
+  return chains.map((c) => ({
+    ...c,
+    assets: [
+      { hubAsset: 'KLX', chainAsset: 'klx' },
+      { hubAsset: 'SOL', chainAsset: 'sol' },
+    ],
+  }));
+}
+
 export function devnetConfig(
   databaseUrl: string,
   port: number,
   redisUrl?: string,
-  evmChains: DevnetEvmChainRef[] = [],
-  opts: { schema?: string; confirmationBlocks?: number } = {},
+  evmChains: DevnetChainRef[] = [],
+  opts: { schema?: string; confirmationBlocks?: number; solanaChains?: DevnetChainRef[] } = {},
 ): RawConfig {
+  const solanaChains = opts.solanaChains ?? [];
   return {
     network: DEVNET_NETWORK,
     addressPrefix: DEVNET_PREFIX,
     databaseUrl,
     ...(redisUrl ? { redisUrl } : {}),
-    ...(evmChains.length > 0 ? { bridge: devnetBridge(), evmChains: devnetEvmChains(evmChains, opts.confirmationBlocks ?? 3) } : {}),
+    ...(evmChains.length + solanaChains.length > 0 ? { bridge: devnetBridge() } : {}),
+    ...(evmChains.length > 0 ? { evmChains: devnetEvmChains(evmChains, opts.confirmationBlocks ?? 3) } : {}),
+    ...(solanaChains.length > 0 ? { solanaChains: devnetSolanaChains(solanaChains) } : {}),
     hubUrl: `http://127.0.0.1:${port}`,
     schema: opts.schema ?? 'hub',
     instance: 'devnet',
@@ -106,19 +122,20 @@ export function devnetConfig(
   };
 }
 
-/** Environment entries that hand the devnet producer keys (and the EVM co-signing key) to the processors. */
+/** Environment entries that hand the devnet producer keys (and the chains' co-signing keys) to the processors. */
 export function devnetProducerEnv(): Record<string, string> {
   return {
     ...Object.fromEntries(DEVNET_CHANNELS.map((c) => [`KLX_PRODUCER_KEY_${c.toUpperCase()}`, devnetProducer(c).exportSeedHex()])),
     KLX_PROCESSOR_CHAIN_KEY_EVM: devnetEvmKey('processor'),
+    KLX_PROCESSOR_CHAIN_KEY_SOLANA: devnetSolanaSeed('processor'),
   };
 }
 
-/** The devnet's EVM keys of each role (processor co-signing, approvers, the submitter's fee payer). */
+/** The devnet's chain keys of each role (approvers' signing keys, the submitter's fee payers), per family. */
 export function devnetRoleEnv(role: string): Record<string, string> {
   const env: Record<string, string> = { KLX_HUB_KEY: devnetRoleKey(role).exportSeedHex() };
-  if (role.startsWith('approver-')) env.KLX_CHAIN_KEY_EVM = devnetEvmKey(role);
-  if (role === 'submitter') env.KLX_PAYER_KEY_EVM = DEVNET_PAYER_KEY;
+  if (role.startsWith('approver-')) Object.assign(env, { KLX_CHAIN_KEY_EVM: devnetEvmKey(role), KLX_CHAIN_KEY_SOLANA: devnetSolanaSeed(role) });
+  if (role === 'submitter') Object.assign(env, { KLX_PAYER_KEY_EVM: DEVNET_PAYER_KEY, KLX_PAYER_KEY_SOLANA: devnetSolanaSeed('fee-payer') });
   return env;
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm run devnet`: the whole bridge in one command. Uses DATABASE_URL / REDIS_URL when
  * set; otherwise starts an embedded PostgreSQL and a local redis-server under .devnet/.
- * Starts two anvil chains (Ethereum, chain id 1; Polygon, chain id 137) with the bridge
+ * Starts two anvil chains (Ethereum, chain id 1; Polygon, chain id 137) and a Solana cluster
+ * (the bankrun JSON-RPC server; KLX_DEVNET_SOLANA=0 leaves it out) with the bridge
  * deployed, then every role as its own `klx-bridge` process: the processor (both
  * channels, the channel node API, the co-signer), 5 listeners (quorum 3), 3 approvers
  * (quorum 2) and a submitter. Each run starts fresh chains, so the devnet's hub and role
@@ -16,6 +17,7 @@ import { redactUrl } from '../store/db.ts';
 import { BridgeCluster } from './bridge-cluster.ts';
 import { DEVNET_USERS, devnetAddress } from './devnet-config.ts';
 import { startDevnetEvm } from './evm.ts';
+import { startDevnetSolana } from './solana.ts';
 import { startEmbeddedPostgres, startLocalRedis, type LocalService } from './services.ts';
 
 const dir = process.env.KLX_DEVNET_DIR ?? join(process.cwd(), '.devnet');
@@ -74,6 +76,11 @@ async function main(): Promise<void> {
     services.push({ url: '', stop: evm.stop });
     log.info({ chains: evm.chains.map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, bridge: c.deployment.bridge })) }, 'started devnet EVM chains and deployed the bridge');
   }
+  const solana = process.env.KLX_DEVNET_SOLANA !== '0' ? await startDevnetSolana(dir, Number(process.env.KLX_DEVNET_SOLANA_PORT ?? 58899)) : undefined;
+  if (solana) {
+    services.push({ url: '', stop: solana.stop });
+    log.info({ rpcUrl: solana.chain.rpcUrl, multisig: solana.chain.deployment.multisig }, 'started the devnet Solana cluster (bankrun JSON-RPC) and deployed the bridge');
+  }
   // anvil mines only on transactions: an empty block every second lets deposits reach their depth.
   const miner = setInterval(() => {
     for (const c of evm?.chains ?? []) {
@@ -89,6 +96,7 @@ async function main(): Promise<void> {
     databaseUrl,
     redisUrl,
     chains: (evm?.chains ?? []).map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, deploymentFile: c.deploymentFile })),
+    solanaChains: solana ? [{ name: solana.chain.name, rpcUrl: solana.chain.rpcUrl, deploymentFile: solana.chain.deploymentFile }] : [],
     dir,
     apiPort,
     schemaPrefix: 'devnet_',
@@ -117,12 +125,17 @@ async function main(): Promise<void> {
       ...(evm?.chains ?? []).map(
         (c) => `  ${c.name.padEnd(17)} ${c.rpcUrl}   chain id ${c.deployment.chainId}, KlxBridge ${c.deployment.bridge}, ${c.deployment.klxKind} KLX ${c.deployment.klxToken} (${c.deploymentFile})`,
       ),
+      ...(solana
+        ? [
+            `  ${'solana'.padEnd(17)} ${solana.chain.rpcUrl}   bankrun JSON-RPC, SPL multisig ${solana.chain.deployment.multisig} (processor + 2 of 3 approvers), bridged KLX mint ${solana.chain.deployment.klxMint}, wrapped SOL (${solana.chain.deploymentFile})`,
+          ]
+        : []),
       `  role processes    ${[...cluster.processes.values()].map((p) => `${p.name}(${p.child.pid})`).join(' ')}`,
       `  role logs         ${join(dir, 'logs')}/<role>.log     config: ${cluster.configFile}`,
       '  devnet users (keys: `npm run klx-bridge -- keygen --devnet <name> --out <file>`):',
       ...DEVNET_USERS.map((u) => `    ${u.padEnd(9)} ${devnetAddress(u)}`),
       `  try: curl ${url}/v1/channels/bridge/balances/${devnetAddress('alice')}`,
-      ...(evm ? [`  bridge both ways: npm run demo   (deposit + withdrawal on each chain, every status step)`] : []),
+      ...(evm || solana ? [`  bridge both ways: npm run demo   (deposit + withdrawal on each chain, every status step)`] : []),
       '',
     ].join('\n'),
   );

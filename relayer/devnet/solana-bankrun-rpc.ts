@@ -9,7 +9,7 @@
  * Served: getSlot, getBlock (signatures/none), getSignaturesForAddress, getTransaction (json,
  * legacy), getAccountInfo (base64), getTokenAccountsByOwner (base64), getSignatureStatuses,
  * sendTransaction (base64), getLatestBlockhash, getMinimumBalanceForRentExemption, getBalance,
- * getVersion, getHealth. `finalityLag`: how many slots `finalized` trails `confirmed`.
+ * getGenesisHash, getVersion, getHealth. `finalityLag`: how many slots `finalized` trails `confirmed`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,7 +68,8 @@ export class SolanaBankrunRpc {
   private readonly txs: LandedTx[] = [];
   private readonly bySignature = new Map<string, LandedTx>();
   private readonly knownAccounts = new Set<string>();
-  private slot: number;
+  private openSlot: number;
+  private readonly genesisHash: string;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -76,7 +77,8 @@ export class SolanaBankrunRpc {
     private readonly finalityLag: number,
   ) {
     this.payer = ctx.payer;
-    this.slot = 2;
+    this.genesisHash = ctx.lastBlockhash;
+    this.openSlot = 2;
     this.ctx.warpToSlot(2n);
     this.blocks.set(2, { slot: 1, blockhash: ctx.lastBlockhash, previousBlockhash: ctx.lastBlockhash, signatures: [] });
   }
@@ -100,7 +102,12 @@ export class SolanaBankrunRpc {
 
   /** The newest produced block (the open slot, where the next transaction lands, is not visible yet). */
   get currentSlot(): number {
-    return this.slot - 1;
+    return this.openSlot - 1;
+  }
+
+  /** The newest produced block, as a deployment records it (`startSlot`). */
+  slot(): Promise<bigint> {
+    return Promise.resolve(BigInt(this.currentSlot));
   }
 
   get finalizedSlot(): number {
@@ -149,11 +156,11 @@ export class SolanaBankrunRpc {
   }
 
   private nextSlot(signatures: string[]): void {
-    const closing = this.blocks.get(this.slot);
+    const closing = this.blocks.get(this.openSlot);
     if (closing) closing.signatures.push(...signatures);
-    this.slot += 1;
-    this.ctx.warpToSlot(BigInt(this.slot));
-    this.blocks.set(this.slot, { slot: this.slot, blockhash: this.ctx.lastBlockhash, previousBlockhash: closing?.blockhash ?? '', signatures: [] });
+    this.openSlot += 1;
+    this.ctx.warpToSlot(BigInt(this.openSlot));
+    this.blocks.set(this.openSlot, { slot: this.openSlot, blockhash: this.ctx.lastBlockhash, previousBlockhash: closing?.blockhash ?? '', signatures: [] });
   }
 
   private async land(wire: Uint8Array): Promise<{ signature: string; err: unknown }> {
@@ -188,7 +195,7 @@ export class SolanaBankrunRpc {
     const landed: LandedTx = {
       signature,
       signatures,
-      slot: this.slot,
+      slot: this.openSlot,
       message,
       err: r.result === null ? null : { InstructionError: r.result },
       fee,
@@ -250,12 +257,14 @@ export class SolanaBankrunRpc {
     switch (method) {
       case 'getHealth':
         return 'ok';
+      case 'getGenesisHash':
+        return this.genesisHash;
       case 'getVersion':
         return { 'solana-core': '2.0.0-bankrun', 'feature-set': 0 };
       case 'getSlot':
         return this.commitmentSlot(p0);
       case 'getLatestBlockhash':
-        return { context: this.context(), value: { blockhash: this.ctx.lastBlockhash, lastValidBlockHeight: this.slot + 150 } };
+        return { context: this.context(), value: { blockhash: this.ctx.lastBlockhash, lastValidBlockHeight: this.openSlot + 150 } };
       case 'getMinimumBalanceForRentExemption':
         return this.rentFor(p0 as number);
       case 'getBalance': {

@@ -248,7 +248,8 @@ function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {
   const mapping = rec.assets.find((a) => a.hubAsset === b.asset);
   if (!mapping) throw new TxRejected('UNSUPPORTED_ASSET', `asset ${b.asset} cannot be withdrawn to ${b.chain}`);
   const family = CHAIN_FAMILY_RULES[rec.family];
-  const recipient = family.canonicalAddress(b.recipient);
+  const recipient = family.canonicalRecipient(b.recipient);
+  if (recipient === rec.custody) throw new TxRejected('BAD_CHAIN_ADDRESS', `the custody of ${b.chain} cannot be a withdrawal recipient`);
   const amount = BigInt(b.amount);
   const hubDecimals = o.base.assets.get(b.asset)?.decimals ?? 0;
   const chainAmount = hubToChainAmount(amount, hubDecimals, mapping.chainDecimals, family.maxAmount);
@@ -355,7 +356,7 @@ function returnDeposit(o: StateOverlay, tx: SignedTx<'return-deposit'>): void {
   const stray = o.get<StrayRecord>(keys.stray(chain, eventId));
   if (!claimable && !stray) throw new TxRejected('NOTHING_TO_RETURN', `deposit ${eventId} of ${chain} is neither claimable nor stray`);
   const family = CHAIN_FAMILY_RULES[rec.family];
-  const refundTo = family.canonicalAddress((claimable ?? stray)?.refundTo ?? '');
+  const refundTo = family.canonicalRecipient((claimable ?? stray)?.refundTo ?? '');
   const votes = o.get<ReturnVoteRecord>(keys.returnVotes(chain, eventId)) ?? { approvers: [] };
   if (votes.approvers.includes(tx.sender)) throw new TxRejected('ALREADY_VOTED', `${tx.sender} already voted to return deposit ${eventId} of ${chain}`);
   votes.approvers = [...votes.approvers, tx.sender].sort();

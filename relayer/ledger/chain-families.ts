@@ -6,6 +6,7 @@
  * The relayer's adapters use the same functions, so the hub and the chain agree.
  * A family not implemented yet refuses everything with a clear error.
  */
+import { ed25519 } from '@noble/curves/ed25519';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { base58 } from '@scure/base';
 import { getAddress, hashMessage, keccak256, isAddress } from 'viem';
@@ -15,6 +16,11 @@ import { verifyEd25519 } from './keys.ts';
 export interface ChainFamilyRules {
   /** Canonical form of a chain address, or throws TxRejected BAD_CHAIN_ADDRESS. */
   canonicalAddress(text: string): string;
+  /**
+   * Canonical form of an address a payout can be sent to, or throws BAD_CHAIN_ADDRESS: a
+   * withdrawal the adapter could never release would be debited and then stuck for good.
+   */
+  canonicalRecipient(text: string): string;
   /** Largest amount in base units the chain's token standard carries. */
   maxAmount: bigint;
   /** Whether `proof` is a signature of `message` by `address` under the chain's message-signing standard. */
@@ -55,6 +61,7 @@ export const evmRules: ChainFamilyRules = {
     if (problem) throw badAddress('EVM', problem);
     return getAddress(text);
   },
+  canonicalRecipient: (text) => evmRules.canonicalAddress(text),
   maxAmount: (1n << 256n) - 1n,
   verifyOwnership(address, message, proof) {
     // EIP-191 personal_sign: 65 bytes r | s | v, low-s, v in {27, 28}.
@@ -99,6 +106,17 @@ export const solanaRules: ChainFamilyRules = {
     if (problem) throw badAddress('Solana', problem);
     return text;
   },
+  // Releases pay a wallet's associated token account, so the recipient is the wallet: a key on
+  // the ed25519 curve. Token accounts and program-derived addresses are off it.
+  canonicalRecipient(text) {
+    const address = solanaRules.canonicalAddress(text);
+    try {
+      ed25519.ExtendedPoint.fromHex(base58.decode(address));
+    } catch {
+      throw badAddress('Solana', 'off the ed25519 curve (a token account or program-derived address): name the wallet that owns it');
+    }
+    return address;
+  },
   // SPL token amounts are u64.
   maxAmount: (1n << 64n) - 1n,
   verifyOwnership(address, message, proof) {
@@ -112,7 +130,7 @@ function notYet(family: string): ChainFamilyRules {
   const refuse = (): never => {
     throw new TxRejected('UNSUPPORTED_CHAIN_FAMILY', `the ${family} family is not supported by these rules yet`);
   };
-  return { canonicalAddress: refuse, maxAmount: 0n, verifyOwnership: () => false };
+  return { canonicalAddress: refuse, canonicalRecipient: refuse, maxAmount: 0n, verifyOwnership: () => false };
 }
 
 export const CHAIN_FAMILY_RULES: Record<'evm' | 'solana' | 'cosmos' | 'bitcoin' | 'tezos', ChainFamilyRules> = {

@@ -14,7 +14,7 @@ import { ChannelNodeApi } from './http-api.ts';
 import { ChannelStore } from '../store/channel-store.ts';
 import { ActionCosigner } from '../processor/action-cosigner.ts';
 import { configuredChains } from '../bridge/bridge-setup.ts';
-import { loadSecret } from '../config/config.ts';
+import { loadFamilySecret } from '../config/config.ts';
 
 export class ChannelNode {
   readonly processors: ChannelProcessor[];
@@ -63,19 +63,18 @@ export class ChannelNode {
     });
     for (const p of this.processors) this.metrics.attachProcessor(p, log);
     // The bridge channel's processor co-signs withdrawals once M approvers signed (issue #4).
-    if (cfg.bridge && cfg.evmChains.length > 0) {
+    if (cfg.bridge && cfg.evmChains.length + cfg.solanaChains.length > 0) {
       const bridge = cfg.bridge;
       const processor = this.processors.find((p) => p.channel === bridge.channel);
       const channel = cfg.channels.find((c) => c.name === bridge.channel);
       if (processor && channel) {
-        const secret = loadSecret('KLX_PROCESSOR_CHAIN_KEY_EVM', "the processor's EVM co-signing key (hex secp256k1)");
         const chains = configuredChains(cfg);
         this.cosigner = new ActionCosigner(
           processor,
           new ChannelStore(this.pool, cfg.schema, channel.name),
           { network: cfg.network, channel: channel.name, addressPrefix: cfg.addressPrefix },
           loadProducerKey(channel),
-          chains.map((c) => ({ chain: c, signer: c.adapter.signer(secret) })),
+          chains.map((c) => ({ chain: c, signer: c.adapter.signer(loadFamilySecret('KLX_PROCESSOR_CHAIN_KEY', c.adapter.family, "the processor's co-signing key")) })),
         );
         this.cosigner.on('registered', (e) => log.info({ chain: e.chain }, 'chain registered on the bridge channel'));
         this.cosigner.on('cosigned', (e) => log.info({ chain: e.chain, actions: e.actionIds }, 'co-signed'));

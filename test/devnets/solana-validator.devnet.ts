@@ -30,6 +30,7 @@ async function validatorChain(rpcUrl: string): Promise<SolanaTestChain> {
       return a ? new Uint8Array(a.data) : null;
     },
     rentFor: (size) => connection.getMinimumBalanceForRentExemption(size),
+    slot: async () => BigInt(await connection.getSlot('confirmed')),
     close: () => Promise.resolve(),
   };
 }

@@ -4,20 +4,19 @@
  * the multisig, a durable nonce account whose authority is the processor, and a funded fee
  * payer. Keys are devnet seeds (hex), as the relayer loads them.
  */
-import { Keypair, NONCE_ACCOUNT_LENGTH, PublicKey, SystemProgram, type TransactionInstruction } from '@solana/web3.js';
+import { Keypair, PublicKey, SystemProgram, type TransactionInstruction } from '@solana/web3.js';
 import {
   MINT_SIZE,
-  MULTISIG_SIZE,
   TOKEN_PROGRAM_ID,
   createAssociatedTokenAccountIdempotentInstruction,
   createBurnCheckedInstruction,
   createInitializeMintInstruction,
-  createInitializeMultisigInstruction,
   createMintToInstruction,
   createTransferCheckedInstruction,
   getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { createMemoInstruction } from '@solana/spl-memo';
+import { deploySolanaBridge as deployBridgeAccounts } from '../../adapters/solana/deploy.ts';
 import { SolanaAdapter, type SolanaAdapterOptions } from '../../adapters/solana/solana-adapter.ts';
 import { SolanaBankrunRpc } from '../../relayer/devnet/solana-bankrun-rpc.ts';
 import { sha256, toHex } from '../../relayer/ledger/bytes.ts';
@@ -32,6 +31,7 @@ export interface SolanaTestChain {
   advance(slots: number): Promise<void>;
   accountData(address: string): Promise<Uint8Array | null>;
   rentFor(size: number): Promise<number>;
+  slot(): Promise<bigint>;
   close(): Promise<void>;
 }
 
@@ -75,48 +75,49 @@ export async function deploySolanaBridge(rpc: SolanaTestChain, url: string, o: {
   const user = keypairOf('user');
   const accountKey = (name: string) => (o.fresh ? Keypair.generate() : keypairOf(name));
   const [multisig, lockMint, klxMint, strayMint, nonce] = ['multisig', 'lock-mint', 'klx-mint', 'stray-mint', 'nonce'].map(accountKey) as [Keypair, Keypair, Keypair, Keypair, Keypair];
+  const deployment = await deployBridgeAccounts(
+    { payer, send: (ixs, signers) => rpc.send(ixs, signers), rentFor: (size) => rpc.rentFor(size), slot: () => rpc.slot() },
+    {
+      cluster: 'test',
+      processor: processor.publicKey.toBase58(),
+      approvers: approvers.map((a) => a.publicKey.toBase58()),
+      approverQuorum: quorum,
+      feePayer: feePayer.publicKey.toBase58(),
+      klxDecimals: 7,
+      keys: { multisig, klxMint, nonce },
+    },
+  );
   const rent = (size: number) => rpc.rentFor(size);
   const create = async (account: Keypair, size: number, owner: PublicKey) =>
     SystemProgram.createAccount({ fromPubkey: payer.publicKey, newAccountPubkey: account.publicKey, lamports: await rent(size), space: size, programId: owner });
-
   await rpc.send(
     [
-      await create(multisig, MULTISIG_SIZE, TOKEN_PROGRAM_ID),
-      createInitializeMultisigInstruction(multisig.publicKey, [processor.publicKey, ...approvers.map((a) => a.publicKey)], quorum + 1),
       await create(lockMint, MINT_SIZE, TOKEN_PROGRAM_ID),
       createInitializeMintInstruction(lockMint.publicKey, 6, payer.publicKey, null),
-      await create(klxMint, MINT_SIZE, TOKEN_PROGRAM_ID),
-      createInitializeMintInstruction(klxMint.publicKey, 7, multisig.publicKey, null),
       await create(strayMint, MINT_SIZE, TOKEN_PROGRAM_ID),
       createInitializeMintInstruction(strayMint.publicKey, 6, payer.publicKey, null),
-    ],
-    [multisig, lockMint, klxMint, strayMint],
-  );
-  await rpc.send(
-    [
-      ...SystemProgram.createNonceAccount({ fromPubkey: payer.publicKey, noncePubkey: nonce.publicKey, authorizedPubkey: processor.publicKey, lamports: await rent(NONCE_ACCOUNT_LENGTH) }).instructions,
       SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: feePayer.publicKey, lamports: 100_000_000_000 }),
       SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: user.publicKey, lamports: 10_000_000_000 }),
       createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, getAssociatedTokenAddressSync(lockMint.publicKey, multisig.publicKey, true), multisig.publicKey, lockMint.publicKey),
     ],
-    [nonce],
+    [lockMint, strayMint],
   );
 
   const options: SolanaAdapterOptions = {
     chain: o.chain ?? 'solana',
     network: o.network ?? 'klx-test',
     rpcUrl: url,
-    multisig: multisig.publicKey.toBase58(),
-    processor: processor.publicKey.toBase58(),
-    approvers: approvers.map((a) => a.publicKey.toBase58()),
-    approverQuorum: quorum,
-    nonceAccount: nonce.publicKey.toBase58(),
-    feePayer: feePayer.publicKey.toBase58(),
+    multisig: deployment.multisig,
+    processor: deployment.processor,
+    approvers: deployment.approvers,
+    approverQuorum: deployment.approverQuorum,
+    nonceAccount: deployment.nonceAccount,
+    feePayer: deployment.feePayer,
     assets: [
       { mint: lockMint.publicKey.toBase58(), decimals: 6, mode: 'lock' },
       { mint: klxMint.publicKey.toBase58(), decimals: 7, mode: 'mint' },
     ],
-    startSlot: 1n,
+    startSlot: BigInt(deployment.startSlot),
   };
   const ata = (owner: string, mint: string) => getAssociatedTokenAddressSync(new PublicKey(mint), new PublicKey(owner), true);
   const decimalsOf = async (mint: string) => (await rpc.accountData(mint))?.[44] ?? 0;

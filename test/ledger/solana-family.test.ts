@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
+import { getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { base58 } from '@scure/base';
 import { claimMessage, solanaAddressProblem, solanaRules } from '../../relayer/ledger/chain-families.ts';
 import { Ed25519Signer } from '../../relayer/ledger/keys.ts';
@@ -61,6 +62,8 @@ describe('Solana family rules', () => {
     const producer = { name: 'producer', key: producerKey(), address: addressFromPublicKey(PREFIX, producerKey().publicKey) } satisfies TestUser;
     const chain = new ChainBuilder(producerKey(), genesisFor([alice]));
     const f = new TxFactory();
+    const custody = Keypair.generate().publicKey.toBase58();
+    const mint = Keypair.generate().publicKey.toBase58();
     const listeners = [0, 1, 2].map((i) => user(`sol-listener-${i}`).address);
     const approvers = [0, 1, 2].map((i) => user(`sol-approver-${i}`).address);
     chain.append(
@@ -68,13 +71,13 @@ describe('Solana family rules', () => {
         chain: 'solana',
         family: 'solana',
         chainRef: 'devnet',
-        custody: Keypair.generate().publicKey.toBase58(),
+        custody,
         listeners,
         listenerQuorum: 2,
         approvers,
         approverQuorum: 2,
         // Bridged KLX: an SPL mint with 7 decimals (the hub has 9).
-        assets: [{ hubAsset: 'KLX', chainAsset: Keypair.generate().publicKey.toBase58(), chainDecimals: 7, mode: 'mint' }],
+        assets: [{ hubAsset: 'KLX', chainAsset: mint, chainDecimals: 7, mode: 'mint' }],
       }),
     );
     const before = chain.state.balance(alice.address, 'KLX');
@@ -83,6 +86,10 @@ describe('Solana family rules', () => {
     for (const [amount, to, code] of [
       ['100', `${recipient.slice(0, -1)}0`, 'BAD_CHAIN_ADDRESS'],
       ['101', recipient, 'UNREPRESENTABLE_AMOUNT'], // 1.01e-7 KLX: below 7 decimals
+      // A token account (off the ed25519 curve): no approver could ever release to it, so the
+      // withdrawal would be debited and then stuck for good.
+      ['100', getAssociatedTokenAddressSync(new PublicKey(mint), new PublicKey(recipient)).toBase58(), 'BAD_CHAIN_ADDRESS'],
+      ['100', custody, 'BAD_CHAIN_ADDRESS'], // the custody multisig itself
     ] as const) {
       assert.throws(() => chain.append(w(amount, to)), (e: unknown) => e instanceof TxRejected && e.code === code);
       f.unuse(alice);

@@ -26,10 +26,10 @@ describe('published encoding vectors', () => {
     assert.ok(ch);
     const { block, changes } = buildGenesis({ network: 'devnet', channel: 'bridge', addressPrefix: 'klxd' }, genesisSpec(ch), devnetProducer('bridge'));
     assert.equal(toHex(devnetProducer('bridge').publicKey), '062aadcafd2b2cfa8f5956a1560b126e28c91c0617cc60678e2830e8794894e5');
-    assert.equal(toHex(block.tx.id), '1338a688e5d1ae715b131365da425c9e46d548c251482639a873890069828d09');
-    assert.equal(changes.length, 9);
-    assert.equal(toHex(block.stateCommitment), 'af7e353fe5645a66c1941299a82a93b32d802ff1845d047ed52394f07c884054');
-    assert.equal(toHex(block.hash), '04075d692b0fc3a11d63d3237455fb5e109940bc9df9d8b8e51052d84f6e55b0');
-    assert.equal(blockWireBytes(block).length, 998);
+    assert.equal(toHex(block.tx.id), '1292d0a05ca237bad5c1c0fea018584708af7766badb89a55e8fa9f7c2797ef5');
+    assert.equal(changes.length, 10);
+    assert.equal(toHex(block.stateCommitment), 'f31d1c07af1bbe55af5d5c69ec6d2463b00db272020792ff6a9283fc80ebc763');
+    assert.equal(toHex(block.hash), '7946168735d10c13d1a818ab8812109b6ef81affccdbd9adace7e70b0b550d10');
+    assert.equal(blockWireBytes(block).length, 1006);
   });
 });
