@@ -8,7 +8,7 @@
  * relayer's config names (`solanaChains[].deploymentFile`). Rent is paid by `target.payer`.
  */
 import {
-  Connection, Keypair, NONCE_ACCOUNT_LENGTH, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction, type TransactionInstruction,
+  Connection, Keypair, NONCE_ACCOUNT_LENGTH, PublicKey, SystemProgram, Transaction, type TransactionInstruction,
 } from '@solana/web3.js';
 import {
   MINT_SIZE, MULTISIG_SIZE, TOKEN_PROGRAM_ID, createAssociatedTokenAccountIdempotentInstruction, createInitializeMintInstruction,
@@ -43,9 +43,16 @@ export interface SolanaDeployOptions {
 
 export async function deploySolanaBridge(target: SolanaDeployTarget, o: SolanaDeployOptions): Promise<SolanaDeployment> {
   const chain = 'solana deployment';
-  const processor = new PublicKey(walletAddress(chain, o.processor));
-  const approvers = o.approvers.map((a) => new PublicKey(walletAddress(chain, a)));
-  walletAddress(chain, o.feePayer);
+  const checked = (field: string, text: string, check: typeof walletAddress) => {
+    try {
+      return new PublicKey(check(chain, text));
+    } catch (e) {
+      throw new ConfigError(`${chain}: ${field}: ${(e as Error).message}`);
+    }
+  };
+  const processor = checked('processor', o.processor, walletAddress);
+  const approvers = o.approvers.map((a, i) => checked(`approvers[${i}]`, a, walletAddress));
+  checked('feePayer', o.feePayer, walletAddress);
   if (!Number.isInteger(o.approverQuorum) || o.approverQuorum < 1 || 2 * o.approverQuorum <= approvers.length || o.approverQuorum > approvers.length) {
     throw new ConfigError(`${chain}: approver quorum ${o.approverQuorum} of ${approvers.length} is not a strict majority`);
   }
@@ -53,7 +60,7 @@ export async function deploySolanaBridge(target: SolanaDeployTarget, o: SolanaDe
   if (o.klxDecimals !== null && (!Number.isInteger(o.klxDecimals) || o.klxDecimals < 0 || o.klxDecimals > 7)) {
     throw new ConfigError(`${chain}: bridged KLX decimals must be 0 to 7 (480e9 KLX must fit in a u64)`);
   }
-  const custodyMints = (o.custodyMints ?? []).map((m) => new PublicKey(accountKey(chain, m)));
+  const custodyMints = (o.custodyMints ?? []).map((m, i) => checked(`custodyMints[${i}]`, m, accountKey));
   const startSlot = await target.slot();
   const payer = target.payer.publicKey;
   const multisig = o.keys?.multisig ?? Keypair.generate();
@@ -94,12 +101,30 @@ export async function deploySolanaBridge(target: SolanaDeployTarget, o: SolanaDe
   };
 }
 
-/** A deployment target over a real cluster's RPC (transactions confirmed before the next). */
+/**
+ * Sends a transaction (fee payer = `signers[0]`) and polls its status until it is confirmed;
+ * throws with the transaction's error if it failed. Polling, not a websocket subscription:
+ * it works against any JSON-RPC endpoint.
+ */
+export async function sendConfirmed(connection: Connection, instructions: TransactionInstruction[], signers: [Keypair, ...Keypair[]], timeoutMs = 60_000): Promise<string> {
+  const { blockhash } = await connection.getLatestBlockhash('confirmed');
+  const tx = new Transaction({ feePayer: signers[0].publicKey, recentBlockhash: blockhash }).add(...instructions);
+  tx.sign(...signers);
+  const signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight: true, maxRetries: 0 });
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    const status = (await connection.getSignatureStatuses([signature])).value[0];
+    if (status?.err) throw new Error(`transaction ${signature} failed: ${JSON.stringify(status.err)}`);
+    if (status?.confirmationStatus === 'confirmed' || status?.confirmationStatus === 'finalized') return signature;
+  }
+  throw new Error(`transaction ${signature} was not confirmed within ${timeoutMs / 1000} s`);
+}
+
+/** A deployment target over a real cluster's RPC (each transaction confirmed before the next). */
 export function connectionDeployTarget(rpcUrl: string, payer: Keypair): SolanaDeployTarget {
   const connection = new Connection(rpcUrl, 'confirmed');
   return {
     payer,
-    send: (instructions, signers = []) => sendAndConfirmTransaction(connection, new Transaction().add(...instructions), [payer, ...signers], { commitment: 'confirmed' }),
+    send: (instructions, signers = []) => sendConfirmed(connection, instructions, [payer, ...signers]),
     rentFor: (size) => connection.getMinimumBalanceForRentExemption(size),
     slot: async () => BigInt(await connection.getSlot('confirmed')),
   };

@@ -3,14 +3,15 @@
  * server or a validator): deposit an SPL token into the custody account with a memo naming
  * the hub recipient, wrap SOL first for a SOL deposit, burn bridged KLX with a memo, and read
  * token balances. Used by `npm run demo` and the process-level tests; a wallet app would build
- * the same instructions (docs/solana-deposits.md).
+ * the same instructions (docs/solana.md).
  */
-import { Connection, PublicKey, SystemProgram, Transaction, type Keypair, type TransactionInstruction } from '@solana/web3.js';
+import { Connection, PublicKey, SystemProgram, type Keypair, type TransactionInstruction } from '@solana/web3.js';
 import {
   NATIVE_MINT, createAssociatedTokenAccountIdempotentInstruction, createBurnCheckedInstruction, createSyncNativeInstruction,
   createTransferCheckedInstruction, getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { createMemoInstruction } from '@solana/spl-memo';
+import { sendConfirmed } from '../../adapters/solana/deploy.ts';
 
 const ata = (owner: PublicKey, mint: PublicKey) => getAssociatedTokenAddressSync(mint, owner, true);
 
@@ -29,17 +30,8 @@ export class SolanaWallet {
   }
 
   /** Sends and waits until the cluster reports the transaction confirmed; throws with its error if it failed. */
-  async send(instructions: TransactionInstruction[]): Promise<string> {
-    const { blockhash } = await this.connection.getLatestBlockhash('confirmed');
-    const tx = new Transaction({ feePayer: this.key.publicKey, recentBlockhash: blockhash }).add(...instructions);
-    tx.sign(this.key);
-    const signature = await this.connection.sendRawTransaction(tx.serialize(), { skipPreflight: true, maxRetries: 0 });
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-      const status = (await this.connection.getSignatureStatuses([signature])).value[0];
-      if (status?.err) throw new Error(`transaction ${signature} failed: ${JSON.stringify(status.err)}`);
-      if (status?.confirmationStatus === 'confirmed' || status?.confirmationStatus === 'finalized') return signature;
-    }
-    throw new Error(`transaction ${signature} was not confirmed within 60 s`);
+  send(instructions: TransactionInstruction[]): Promise<string> {
+    return sendConfirmed(this.connection, instructions, [this.key]);
   }
 
   /** An SPL transfer into the multisig's custody account of `mint`, with the memo `<hub recipient>[ refund=<wallet>]`. */
