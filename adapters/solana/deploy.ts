@@ -107,10 +107,21 @@ export async function deploySolanaBridge(target: SolanaDeployTarget, o: SolanaDe
  * it works against any JSON-RPC endpoint.
  */
 export async function sendConfirmed(connection: Connection, instructions: TransactionInstruction[], signers: [Keypair, ...Keypair[]], timeoutMs = 60_000): Promise<string> {
-  const { blockhash } = await connection.getLatestBlockhash('confirmed');
-  const tx = new Transaction({ feePayer: signers[0].publicKey, recentBlockhash: blockhash }).add(...instructions);
-  tx.sign(...signers);
-  const signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight: true, maxRetries: 0 });
+  let signature = '';
+  for (let attempt = 1; ; attempt++) {
+    const { blockhash } = await connection.getLatestBlockhash('confirmed');
+    const tx = new Transaction({ feePayer: signers[0].publicKey, recentBlockhash: blockhash }).add(...instructions);
+    tx.sign(...signers);
+    try {
+      signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight: true, maxRetries: 0 });
+      break;
+    } catch (e) {
+      // A node that does not know the blockhash yet refused the transaction before processing it:
+      // nothing can land from it, so a new transaction with a fresh blockhash is safe.
+      if (attempt >= 3 || !/Blockhash not found/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
     const status = (await connection.getSignatureStatuses([signature])).value[0];
     if (status?.err) throw new Error(`transaction ${signature} failed: ${JSON.stringify(status.err)}`);

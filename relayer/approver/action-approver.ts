@@ -132,6 +132,8 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
    * accounted (no hub asset), released unless a bridged token was burnt.
    */
   private payoutProblem(chain: ConfiguredChain, a: ActionRecord): string | null {
+    // A no-op exists only as the result of a confirmed skip override (rewritten by the hub's rules).
+    if (a.kind === 'noop') return a.overridden?.override === 'skip' ? null : 'a no-op that no confirmed skip override created';
     const spec = chain.assets.get(a.chainAsset);
     const stray = a.returnOf?.source === 'stray';
     if ((a.owner === null) !== (a.returnOf !== null)) return 'a payout must have either a hub owner or a returned deposit';

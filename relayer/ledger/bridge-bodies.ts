@@ -99,6 +99,19 @@ export const claimDepositSchema = z.strictObject({ chain: chainName, eventId: u6
 /** An approver's vote to send a claimable or stray deposit back to its refund address on the chain. */
 export const returnDepositSchema = z.strictObject({ chain: chainName, eventId: u64 });
 
+/**
+ * Hard override of action n (DESIGN.md section 3): an approver proposes a skip (a signed no-op
+ * at id n) or a replacement (same asset, at most the original amount; another recipient only
+ * with the owner's consent); approvers confirm; the processor confirms last.
+ */
+export const overrideProposeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ chain: chainName, actionId: u64, kind: z.literal('skip') }),
+  z.strictObject({ chain: chainName, actionId: u64, kind: z.literal('replace'), asset: hubAsset, amount: uint, recipient: z.string().min(1).max(128) }),
+]);
+export const overrideConfirmSchema = z.strictObject({ chain: chainName, actionId: u64 });
+/** The withdrawal owner's consent that a replacement of action n pays `recipient`. */
+export const overrideConsentSchema = z.strictObject({ chain: chainName, actionId: u64, recipient: z.string().min(1).max(128) });
+
 export type ChainRegisterBody = z.infer<typeof chainRegisterSchema>;
 export type Attestation = z.infer<typeof attestationSchema>;
 export type DepositAttestation = z.infer<typeof depositAttestationSchema>;
@@ -110,6 +123,9 @@ export type ApproveBody = z.infer<typeof approveSchema>;
 export type CosignBody = z.infer<typeof cosignSchema>;
 export type ClaimDepositBody = z.infer<typeof claimDepositSchema>;
 export type ReturnDepositBody = z.infer<typeof returnDepositSchema>;
+export type OverrideProposeBody = z.infer<typeof overrideProposeSchema>;
+export type OverrideConfirmBody = z.infer<typeof overrideConfirmSchema>;
+export type OverrideConsentBody = z.infer<typeof overrideConsentSchema>;
 
 interface CheckContext {
   addressPrefix: string;
@@ -188,6 +204,11 @@ export const BRIDGE_BODY_CODECS = {
   }),
   'claim-deposit': jsonCodec('claim-deposit', claimDepositSchema, (b, ctx) => void decodeAddress(b.to, ctx.addressPrefix)),
   'return-deposit': jsonCodec('return-deposit', returnDepositSchema),
+  'override-propose': jsonCodec('override-propose', overrideProposeSchema, (b) => {
+    if (b.kind === 'replace' && BigInt(b.amount) <= 0n) throw new TxRejected('BAD_AMOUNT', 'a replacement pays more than zero (skip instead)');
+  }),
+  'override-confirm': jsonCodec('override-confirm', overrideConfirmSchema),
+  'override-consent': jsonCodec('override-consent', overrideConsentSchema),
 };
 
 export interface BridgeTxBodies {
@@ -198,4 +219,7 @@ export interface BridgeTxBodies {
   cosign: CosignBody;
   'claim-deposit': ClaimDepositBody;
   'return-deposit': ReturnDepositBody;
+  'override-propose': OverrideProposeBody;
+  'override-confirm': OverrideConfirmBody;
+  'override-consent': OverrideConsentBody;
 }

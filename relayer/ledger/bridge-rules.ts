@@ -9,8 +9,10 @@
 import { MAX_U128, sha256, toHex } from './bytes.ts';
 import { canonicalBytes } from './canonical-json.ts';
 import { TxRejected } from './errors.ts';
-import { ADDRESS_VERSION_KEY, addressFromPublicKey, decodeAddress } from './address.ts';
+import { ADDRESS_VERSION_KEY, decodeAddress } from './address.ts';
 import { CHAIN_FAMILY_RULES, claimMessage, rescaleAmount } from './chain-families.ts';
+import { confirmOverride, consentToOverride, proposeOverride, settleExecution } from './override-rules.ts';
+import { chainOf, custodyOf, halt, hubToChainAmount, producerAddress, setCustody } from './bridge-accounts.ts';
 import type { LedgerState, StateChange } from './state.ts';
 import type { SignedTx } from './transaction.ts';
 import type { Attestation, DepositAttestation, ExecutionAttestation } from './bridge-bodies.ts';
@@ -31,7 +33,9 @@ import {
 /** Votes further ahead of the next event id than this are refused (bounded state per listener). */
 export const MAX_EVENT_LOOKAHEAD = 10_000n;
 
-type Bridge = 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit' | 'return-deposit';
+type Bridge =
+  | 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit' | 'return-deposit'
+  | 'override-propose' | 'override-confirm' | 'override-consent';
 
 const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void } = {
   'chain-register': registerChain,
@@ -41,6 +45,9 @@ const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void 
   cosign,
   'claim-deposit': claimDeposit,
   'return-deposit': returnDeposit,
+  'override-propose': proposeOverride,
+  'override-confirm': confirmOverride,
+  'override-consent': consentToOverride,
 };
 
 export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): StateChange[] {
@@ -57,18 +64,6 @@ export function useNonce(state: LedgerState, tx: SignedTx): StateChange {
     throw new TxRejected('NONCE_MISMATCH', `nonce ${tx.nonce} on lane ${tx.lane}; the next nonce is ${expected}`, { expected: expected.toString(), lane: tx.lane });
   }
   return { kind: 'nonce', address: tx.sender, lane: tx.lane, next: expected + 1n };
-}
-
-function producerAddress(s: LedgerState): string {
-  if (!s.producer || !s.addressPrefix) throw new TxRejected('NOT_AUTHORIZED', 'the channel has no producer yet');
-  return addressFromPublicKey(s.addressPrefix, s.producer);
-}
-
-function chainOf(o: StateOverlay, chain: string): { rec: ChainRecord; cursor: ChainCursor } {
-  const rec = o.get<ChainRecord>(keys.chain(chain));
-  const cursor = o.get<ChainCursor>(keys.cursor(chain));
-  if (!rec || !cursor) throw new TxRejected('UNKNOWN_CHAIN', `chain "${chain}" is not registered on this channel`);
-  return { rec, cursor };
 }
 
 function registerChain(o: StateOverlay, tx: SignedTx<'chain-register'>): void {
@@ -140,19 +135,6 @@ function applyAgreedEvents(o: StateOverlay, chain: string): void {
   }
 }
 
-function halt(o: StateOverlay, chain: string, reason: string): void {
-  const { cursor } = chainOf(o, chain);
-  o.set(keys.cursor(chain), { ...cursor, halted: reason } satisfies ChainCursor);
-}
-
-function custodyOf(o: StateOverlay, chain: string, hubAsset: string): { held: bigint; pendingOut: bigint } {
-  const c = o.get<CustodyRecord>(keys.custody(chain, hubAsset)) ?? { held: '0', pendingOut: '0' };
-  return { held: BigInt(c.held), pendingOut: BigInt(c.pendingOut) };
-}
-function setCustody(o: StateOverlay, chain: string, hubAsset: string, c: { held: bigint; pendingOut: bigint }): void {
-  o.set(keys.custody(chain, hubAsset), { held: c.held.toString(), pendingOut: c.pendingOut.toString() } satisfies CustodyRecord);
-}
-
 function applyDeposit(o: StateOverlay, rec: ChainRecord, d: DepositAttestation): EventRecord {
   const base = { eventId: d.eventId, kind: 'deposit' as const, txHash: d.txHash, index: d.index };
   const mapping = rec.assets.find((a) => a.chainAsset === d.asset);
@@ -212,34 +194,21 @@ function applyExecution(o: StateOverlay, rec: ChainRecord, e: ExecutionAttestati
     halt(o, rec.chain, `action ${e.actionId} executed on the chain but the hub has no pending action with that id`);
     return { ...base, outcome: 'halted', detail: `action ${e.actionId}` };
   }
-  if (action.payloadHash !== e.payloadHash) {
+  const settled = settleExecution(o, rec, action, e.payloadHash);
+  if (!settled) {
     o.set(keys.action(rec.chain, e.actionId), { ...action, status: 'mismatch', execution: { txHash: e.txHash, payloadHash: e.payloadHash, paid: e.paid, eventId: e.eventId } });
     halt(o, rec.chain, `action ${e.actionId} executed a payload the hub did not sign`);
     return { ...base, outcome: 'halted', detail: `action ${e.actionId}` };
   }
-  if (action.hubAsset !== null) {
-    // Stray returns (hubAsset null) pay out tokens the hub never accounted.
-    const amount = BigInt(action.hubAmount);
-    const mapping = rec.assets.find((a) => a.hubAsset === action.hubAsset);
-    const c = custodyOf(o, rec.chain, action.hubAsset);
-    const held = mapping?.mode === 'mint' ? c.held + amount : c.held - amount;
-    setCustody(o, rec.chain, action.hubAsset, { held, pendingOut: c.pendingOut - amount });
-  }
   o.set(keys.action(rec.chain, e.actionId), {
-    ...action,
-    status: e.paid ? 'executed' : 'claimable-on-chain',
+    ...settled,
+    status: settled.kind === 'noop' ? 'skipped' : e.paid ? 'executed' : 'claimable-on-chain',
     execution: { txHash: e.txHash, payloadHash: e.payloadHash, paid: e.paid, eventId: e.eventId },
   } satisfies ActionRecord);
   return { ...base, outcome: 'settled', detail: `action ${e.actionId}` };
 }
 
 // ------------------------------------------------------------------ withdrawals
-
-/** Hub base units → chain base units, or null when the chain cannot carry the amount exactly. */
-export function hubToChainAmount(hubAmount: bigint, hubDecimals: number, chainDecimals: number, max: bigint): bigint | null {
-  const out = rescaleAmount(hubAmount, hubDecimals, chainDecimals);
-  return out !== null && out > 0n && out <= max ? out : null;
-}
 
 function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {
   const b = tx.body;

@@ -26,11 +26,36 @@ export interface VoteRecord {
   items: Record<string, Attestation>;
 }
 
-export type ActionStatus = 'created' | 'signed' | 'executed' | 'claimable-on-chain' | 'mismatch';
+export type ActionStatus = 'created' | 'signed' | 'executed' | 'claimable-on-chain' | 'skipped' | 'mismatch';
+
+/** What action n was before a hard override rewrote it (kept to settle whichever payload executes at n). */
+export interface OverriddenAction {
+  override: 'skip' | 'replace';
+  kind: 'release' | 'mint';
+  recipient: string;
+  hubAmount: string;
+  chainAmount: string;
+  /** The payload the original was co-signed for; null if it never was (then it cannot execute). */
+  payloadHash: string | null;
+}
+
+/** A hard override of action n, from proposal to the processor's confirmation. */
+export interface OverrideRecord {
+  actionId: string;
+  kind: 'skip' | 'replace';
+  /** For a replacement: what it pays instead (same asset). */
+  replacement: { recipient: string; hubAmount: string; chainAmount: string } | null;
+  proposer: string;
+  proposeTx: string;
+  /** Approvers who confirmed (the proposer included), sorted. */
+  confirmations: string[];
+  /** proposed → applied (the processor confirmed; action n rewritten) → or moot (n executed first). */
+  status: 'proposed' | 'applied' | 'moot';
+}
 
 export interface ActionRecord {
   actionId: string;
-  kind: 'release' | 'mint';
+  kind: 'release' | 'mint' | 'noop';
   /** The hub account the withdrawal debited; null for a deposit returned by quorum. */
   owner: string | null;
   /** The hub asset it pays out; null for stray tokens, which the hub never accounted. */
@@ -50,6 +75,8 @@ export interface ActionRecord {
   processor: SignatureShareBody | null;
   /** The execution, once attested: tx hash and the payload hash that executed. */
   execution: { txHash: string; payloadHash: string; paid: boolean; eventId: string } | null;
+  /** Set by a hard override: the action as it was before. */
+  overridden?: OverriddenAction;
 }
 
 export type EventOutcome = 'credited' | 'claimable' | 'stray' | 'settled' | 'halted';
@@ -103,6 +130,8 @@ export const keys = {
   stray: (c: string, eventId: bigint | string) => `stray/${c}/${eventId}`,
   returnVotes: (c: string, eventId: bigint | string) => `returns/${c}/${eventId}`,
   custody: (c: string, hubAsset: string) => `custody/${c}/${hubAsset}`,
+  override: (c: string, id: bigint | string) => `override/${c}/${id}`,
+  overrideConsent: (c: string, id: bigint | string) => `override-consent/${c}/${id}`,
 };
 
 /** Reads a record from committed state (followers, approvers, API). */

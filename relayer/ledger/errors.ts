@@ -39,7 +39,16 @@ export type RejectionCode =
   | 'NOTHING_TO_CLAIM'
   | 'NOTHING_TO_RETURN'
   | 'ALREADY_VOTED'
-  | 'BAD_PROOF';
+  | 'BAD_PROOF'
+  | 'ALREADY_OVERRIDDEN'
+  | 'OVERRIDE_UNSUPPORTED'
+  | 'OVERRIDE_EXISTS'
+  | 'NO_OVERRIDE'
+  | 'ALREADY_CONFIRMED'
+  | 'REPLACEMENT_CHANGES_ASSET'
+  | 'REPLACEMENT_RAISES_AMOUNT'
+  | 'OWNER_CONSENT_REQUIRED'
+  | 'NOT_OWNER';
 
 export class KlxError extends Error {
   constructor(

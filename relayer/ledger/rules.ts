@@ -31,6 +31,9 @@ export function executeTx(state: LedgerState, tx: SignedTx, rulesVersion = RULES
     case 'cosign':
     case 'claim-deposit':
     case 'return-deposit':
+    case 'override-propose':
+    case 'override-confirm':
+    case 'override-consent':
       return executeBridgeTx(state, tx as SignedTx<typeof tx.type>);
   }
   throw new TxRejected('UNKNOWN_TX_TYPE', `unknown transaction type "${String(tx.type)}"`);

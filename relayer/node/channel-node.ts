@@ -78,6 +78,7 @@ export class ChannelNode {
         );
         this.cosigner.on('registered', (e) => log.info({ chain: e.chain }, 'chain registered on the bridge channel'));
         this.cosigner.on('cosigned', (e) => log.info({ chain: e.chain, actions: e.actionIds }, 'co-signed'));
+        this.cosigner.on('override-confirmed', (e) => log.warn({ chain: e.chain, action: e.actionId, kind: e.kind }, 'confirmed a hard override last (approver quorum reached)'));
         this.cosigner.on('alarm', (e) => log.warn({ chain: e.chain, code: e.code }, e.message));
       }
     }

@@ -6,7 +6,7 @@
  * the signed action is in PostgreSQL before any submitter can see it.
  */
 import type { ChainSigner } from '../../adapters/chain-adapter.ts';
-import type { ActionRecord } from '../ledger/bridge-state.ts';
+import type { ActionRecord, OverrideRecord } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
 import type { Ed25519Signer } from '../ledger/keys.ts';
@@ -22,11 +22,13 @@ import type { ChannelProcessor } from './processor.ts';
 export interface CosignerEvents {
   registered: { chain: string };
   cosigned: { chain: string; actionIds: string[] };
+  'override-confirmed': { chain: string; actionId: string; kind: string };
   alarm: { chain: string; code: string; message: string };
 }
 
 const REGISTER_LANE = 1;
 const COSIGN_LANE = 2;
+const OVERRIDE_LANE = 3;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ActionCosigner extends TypedEmitter<CosignerEvents> {
@@ -77,6 +79,13 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
       return 1;
     }
     if (!sameRegistration(rec, chain)) throw new RegistrationMismatch(chain.name);
+    // The processor confirms a hard override last, once M approvers have (the rules check it again).
+    const overrides = (await this.store.recordsWithStatus(`override/${chain.name}/`, 'proposed', 64)) as OverrideRecord[];
+    for (const ov of overrides.filter((x) => x.confirmations.length >= chain.registration.approverQuorum)) {
+      await this.submit('override-confirm', { chain: chain.name, actionId: ov.actionId }, OVERRIDE_LANE);
+      this.emit('override-confirmed', { chain: chain.name, actionId: ov.actionId, kind: ov.kind });
+      return 1;
+    }
     const created = (await this.store.recordsWithStatus(`action/${chain.name}/`, 'created', 4 * MAX_SIGNATURES_PER_TX)) as ActionRecord[];
     const items: SignatureShareBody[] = [];
     for (const a of created) {
