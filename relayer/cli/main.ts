@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { KlxError } from '../ledger/errors.ts';
 import { registerBridgeRoleCommands } from './bridge-roles.ts';
 import { registerDeployCommands } from './deploy-commands.ts';
+import { registerOverrideCommands } from './override-commands.ts';
 import { registerOperatorCommands } from './operator-commands.ts';
 import { registerRoleCommands } from './role-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
@@ -20,6 +21,7 @@ registerRoleCommands(program);
 registerBridgeRoleCommands(program);
 registerOperatorCommands(program);
 registerDeployCommands(program);
+registerOverrideCommands(program);
 registerUserCommands(program);
 
 try {

@@ -300,7 +300,7 @@ export class ChannelNodeApi {
   }
 }
 
-const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'returns', 'custody']);
+const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'returns', 'custody', 'override']);
 
 /**
  * Read-only bridge records: `bridge/<kind>/<chain>[/<id>]` (one record, or every record of
