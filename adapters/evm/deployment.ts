@@ -1,8 +1,7 @@
 /** The deployment record of an EVM bridge: written by `klx-bridge deploy evm`, read by the relayer. */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Address } from 'viem';
-import { ConfigError } from '../../relayer/ledger/errors.ts';
+import { readDeploymentFile } from '../deployment-file.ts';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an EVM address') as z.ZodType<Address>;
 
@@ -27,15 +26,5 @@ export const evmDeploymentSchema = z.strictObject({
 export type EvmDeployment = z.infer<typeof evmDeploymentSchema>;
 
 export function readEvmDeployment(path: string): EvmDeployment {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new ConfigError(`cannot read the EVM deployment file ${path}`);
-  }
-  const parsed = evmDeploymentSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(`EVM deployment file ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return readDeploymentFile(path, evmDeploymentSchema, 'EVM');
 }

@@ -1,7 +1,6 @@
 /** The deployment record of a Solana bridge: written by its deployment (adapters/solana/deploy.ts), read by the relayer. */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../../relayer/ledger/errors.ts';
+import { readDeploymentFile } from '../deployment-file.ts';
 
 const base58Key = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'a base58 public key');
 
@@ -24,15 +23,5 @@ export const solanaDeploymentSchema = z.strictObject({
 export type SolanaDeployment = z.infer<typeof solanaDeploymentSchema>;
 
 export function readSolanaDeployment(path: string): SolanaDeployment {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new ConfigError(`cannot read the Solana deployment file ${path}`);
-  }
-  const parsed = solanaDeploymentSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(`Solana deployment file ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return readDeploymentFile(path, solanaDeploymentSchema, 'Solana');
 }

@@ -31,15 +31,15 @@ const optionsSchema = z.object({
 });
 
 const base58Key = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'a base58 public key');
-const base58List = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '')).pipe(z.array(base58Key));
+const commaList = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
 const solanaOptionsSchema = z.object({
   rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'),
   processor: base58Key,
-  approvers: base58List.pipe(z.array(base58Key).min(1).max(10)),
+  approvers: commaList.pipe(z.array(base58Key).min(1).max(10)),
   approverQuorum: z.string().regex(/^[0-9]{1,2}$/, 'a number').transform(Number),
   feePayer: base58Key,
   klxDecimals: z.union([z.literal('none').transform(() => null), z.string().regex(/^[0-7]$/, '0 to 7, or none').transform(Number)]),
-  custodyMints: z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => (x === 'sol' ? NATIVE_MINT.toBase58() : x))).pipe(z.array(base58Key)),
+  custodyMints: commaList.transform((list) => list.map((x) => (x === 'sol' ? NATIVE_MINT.toBase58() : x))).pipe(z.array(base58Key)),
   cluster: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'a cluster id').optional(),
   out: z.string().min(1).optional(),
 });
@@ -64,6 +64,13 @@ function deployerKey(file: string | undefined): Hex {
   const key = text.trim();
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new ConfigError('the deployer key must be 0x followed by 64 hex characters');
   return key as Hex;
+}
+
+/** Writes the deployment record the relayer's config names, and prints it. */
+function writeDeployment(out: string, deployment: object): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(deployment, null, 2)}\n`);
+  console.log(JSON.stringify({ written: out, ...deployment }));
 }
 
 function readFileOrFail(file: string): string {
@@ -113,10 +120,7 @@ export function registerDeployCommands(program: Command): void {
         ...(o.klxDailyCap !== undefined ? { klxDailyCap: o.klxDailyCap } : {}),
         ...(o.nativeDailyCap !== undefined ? { nativeDailyCap: o.nativeDailyCap } : {}),
       });
-      const out = o.out ?? `deployments/evm-${deployment.chainId}.json`;
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify(deployment, null, 2)}\n`);
-      console.log(JSON.stringify({ written: out, ...deployment }));
+      writeDeployment(o.out ?? `deployments/evm-${deployment.chainId}.json`, deployment);
     });
 
   deploy
@@ -147,9 +151,6 @@ export function registerDeployCommands(program: Command): void {
         klxDecimals: o.klxDecimals,
         custodyMints: o.custodyMints,
       });
-      const out = o.out ?? `deployments/solana-${cluster.slice(0, 12)}.json`;
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify(deployment, null, 2)}\n`);
-      console.log(JSON.stringify({ written: out, ...deployment }));
+      writeDeployment(o.out ?? `deployments/solana-${cluster.slice(0, 12)}.json`, deployment);
     });
 }

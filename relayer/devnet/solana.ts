@@ -35,7 +35,7 @@ export async function startDevnetSolana(dir: string, port: number, o: { slotMs?:
     const rpcUrl = await rpc.listen(port);
     const key = (label: string) => devnetSolanaKeypair(label).publicKey.toBase58();
     const deployment = await deploySolanaBridge(
-      { payer: rpc.payer, send: (ixs, signers) => rpc.send(ixs, signers), rentFor: (size) => rpc.rentFor(size), slot: () => rpc.slot() },
+      rpc,
       {
         cluster: 'bankrun',
         processor: key('processor'),

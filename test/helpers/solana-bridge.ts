@@ -76,7 +76,7 @@ export async function deploySolanaBridge(rpc: SolanaTestChain, url: string, o: {
   const accountKey = (name: string) => (o.fresh ? Keypair.generate() : keypairOf(name));
   const [multisig, lockMint, klxMint, strayMint, nonce] = ['multisig', 'lock-mint', 'klx-mint', 'stray-mint', 'nonce'].map(accountKey) as [Keypair, Keypair, Keypair, Keypair, Keypair];
   const deployment = await deployBridgeAccounts(
-    { payer, send: (ixs, signers) => rpc.send(ixs, signers), rentFor: (size) => rpc.rentFor(size), slot: () => rpc.slot() },
+    rpc,
     {
       cluster: 'test',
       processor: processor.publicKey.toBase58(),
