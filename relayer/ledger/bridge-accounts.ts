@@ -1,13 +1,14 @@
 /**
  * Typed access to a registered chain's records that several bridge rules share: the chain and
- * its cursor, halting it, custody figures, the processor's hub address and amount conversion.
+ * its cursor, halting it, custody figures and reservations, creating action n, the processor's
+ * hub address and amount conversion.
  * Pure: state overlay in, TxRejected out.
  */
 import { addressFromPublicKey } from './address.ts';
 import { rescaleAmount } from './chain-families.ts';
 import { TxRejected } from './errors.ts';
 import type { LedgerState } from './state.ts';
-import { keys, type ChainCursor, type ChainRecord, type CustodyRecord, type StateOverlay } from './bridge-state.ts';
+import { keys, type ActionRecord, type ChainCursor, type ChainRecord, type CustodyRecord, type StateOverlay } from './bridge-state.ts';
 
 export function producerAddress(s: LedgerState): string {
   if (!s.producer || !s.addressPrefix) throw new TxRejected('NOT_AUTHORIZED', 'the channel has no producer yet');
@@ -40,3 +41,29 @@ export function hubToChainAmount(hubAmount: bigint, hubDecimals: number, chainDe
   return out !== null && out > 0n && out <= max ? out : null;
 }
 
+
+/** Custody not reserved yet: what a new release of a lock-mode asset may use. */
+export function availableCustody(o: StateOverlay, chain: string, hubAsset: string): bigint {
+  const c = custodyOf(o, chain, hubAsset);
+  return c.held - c.pendingOut;
+}
+
+/** Reserves `amount` out of custody; a lock-mode asset must be covered by what custody holds for the hub and has not reserved. */
+export function reserveCustody(o: StateOverlay, chain: string, hubAsset: string, mode: 'lock' | 'mint', amount: bigint): void {
+  const c = custodyOf(o, chain, hubAsset);
+  if (mode === 'lock' && c.held - c.pendingOut < amount) {
+    throw new TxRejected('INSUFFICIENT_CUSTODY', `custody of ${hubAsset} on ${chain} covers ${c.held - c.pendingOut}, less than ${amount}`);
+  }
+  setCustody(o, chain, hubAsset, { held: c.held, pendingOut: c.pendingOut + amount });
+}
+
+export type NewAction = Omit<ActionRecord, 'actionId' | 'status' | 'payloadHash' | 'approvals' | 'processor' | 'execution'>;
+
+/** Creates the chain's next action (id n = the cursor's next action id). */
+export function createAction(o: StateOverlay, chain: string, a: NewAction): bigint {
+  const { cursor } = chainOf(o, chain);
+  const id = BigInt(cursor.nextActionId);
+  o.set(keys.cursor(chain), { ...cursor, nextActionId: (id + 1n).toString() } satisfies ChainCursor);
+  o.set(keys.action(chain, id), { actionId: id.toString(), ...a, status: 'created', payloadHash: null, approvals: {}, processor: null, execution: null } satisfies ActionRecord);
+  return id;
+}

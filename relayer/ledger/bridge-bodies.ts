@@ -112,6 +112,18 @@ export const overrideConfirmSchema = z.strictObject({ chain: chainName, actionId
 /** The withdrawal owner's consent that a replacement of action n pays `recipient`. */
 export const overrideConsentSchema = z.strictObject({ chain: chainName, actionId: u64, recipient: z.string().min(1).max(128) });
 
+/** A listener's reading of free custody at a checkpoint block (DESIGN.md section 5: balance sync). */
+export const MAX_CUSTODY_SYNC_ITEMS = 16;
+export const custodySyncSchema = z.strictObject({
+  chain: chainName,
+  items: z
+    .array(z.strictObject({ asset: chainText, blockHeight: u64, blockHash: chainText, balance: uint, floor: z.string().regex(/^(0|-?[1-9][0-9]{0,77})$/, 'an integer as a decimal string') }))
+    .min(1)
+    .max(MAX_CUSTODY_SYNC_ITEMS),
+});
+/** The owner takes back a withdrawal still waiting in the pending-funds FIFO of (chain, asset). */
+export const withdrawCancelSchema = z.strictObject({ chain: chainName, asset: hubAsset, seq: u64 });
+
 export type ChainRegisterBody = z.infer<typeof chainRegisterSchema>;
 export type Attestation = z.infer<typeof attestationSchema>;
 export type DepositAttestation = z.infer<typeof depositAttestationSchema>;
@@ -126,6 +138,8 @@ export type ReturnDepositBody = z.infer<typeof returnDepositSchema>;
 export type OverrideProposeBody = z.infer<typeof overrideProposeSchema>;
 export type OverrideConfirmBody = z.infer<typeof overrideConfirmSchema>;
 export type OverrideConsentBody = z.infer<typeof overrideConsentSchema>;
+export type CustodySyncBody = z.infer<typeof custodySyncSchema>;
+export type WithdrawCancelBody = z.infer<typeof withdrawCancelSchema>;
 
 interface CheckContext {
   addressPrefix: string;
@@ -209,6 +223,10 @@ export const BRIDGE_BODY_CODECS = {
   }),
   'override-confirm': jsonCodec('override-confirm', overrideConfirmSchema),
   'override-consent': jsonCodec('override-consent', overrideConsentSchema),
+  'custody-sync': jsonCodec('custody-sync', custodySyncSchema, (b) => {
+    if (new Set(b.items.map((i) => `${i.asset}@${i.blockHeight}`)).size !== b.items.length) throw new TxRejected('TX_MALFORMED', 'an asset appears twice at one height');
+  }),
+  'withdraw-cancel': jsonCodec('withdraw-cancel', withdrawCancelSchema),
 };
 
 export interface BridgeTxBodies {
@@ -222,4 +240,6 @@ export interface BridgeTxBodies {
   'override-propose': OverrideProposeBody;
   'override-confirm': OverrideConfirmBody;
   'override-consent': OverrideConsentBody;
+  'custody-sync': CustodySyncBody;
+  'withdraw-cancel': WithdrawCancelBody;
 }

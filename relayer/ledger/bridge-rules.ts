@@ -12,7 +12,9 @@ import { TxRejected } from './errors.ts';
 import { ADDRESS_VERSION_KEY, decodeAddress } from './address.ts';
 import { CHAIN_FAMILY_RULES, claimMessage, rescaleAmount } from './chain-families.ts';
 import { confirmOverride, consentToOverride, proposeOverride, settleExecution } from './override-rules.ts';
-import { chainOf, custodyOf, halt, hubToChainAmount, producerAddress, setCustody } from './bridge-accounts.ts';
+import { chainOf, createAction, custodyOf, halt, hubToChainAmount, producerAddress, reserveCustody, setCustody, type NewAction } from './bridge-accounts.ts';
+import { cancelWithdrawal, coveredNow, enqueueWithdrawal, releaseCoveredTransfers } from './pending-funds.ts';
+import { syncCustody } from './custody-sync-rules.ts';
 import type { LedgerState, StateChange } from './state.ts';
 import type { SignedTx } from './transaction.ts';
 import type { Attestation, DepositAttestation, ExecutionAttestation } from './bridge-bodies.ts';
@@ -35,7 +37,7 @@ export const MAX_EVENT_LOOKAHEAD = 10_000n;
 
 type Bridge =
   | 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit' | 'return-deposit'
-  | 'override-propose' | 'override-confirm' | 'override-consent';
+  | 'override-propose' | 'override-confirm' | 'override-consent' | 'custody-sync' | 'withdraw-cancel';
 
 const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void } = {
   'chain-register': registerChain,
@@ -48,12 +50,15 @@ const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void 
   'override-propose': proposeOverride,
   'override-confirm': confirmOverride,
   'override-consent': consentToOverride,
+  'custody-sync': syncCustody,
+  'withdraw-cancel': cancelWithdrawal,
 };
 
 export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): StateChange[] {
   const o = new StateOverlay(state);
   const nonce = useNonce(state, tx);
   (BRIDGE_RULES[tx.type] as (o: StateOverlay, tx: SignedTx<Bridge>) => void)(o, tx);
+  releaseCoveredTransfers(o);
   return [...o.changes(), nonce];
 }
 
@@ -158,6 +163,11 @@ function applyDeposit(o: StateOverlay, rec: ChainRecord, d: DepositAttestation):
     setCustody(o, rec.chain, mapping.hubAsset, { ...custody, held: custody.held + hubAmount });
   }
   const claimable = (reason: string): EventRecord => {
+    // Custody keeps a claimable deposit for its claim or return: reserved, so no withdrawal can take it.
+    if (mapping.mode === 'lock') {
+      const c = custodyOf(o, rec.chain, mapping.hubAsset);
+      setCustody(o, rec.chain, mapping.hubAsset, { held: c.held, pendingOut: c.pendingOut + (hubAmount ?? 0n) });
+    }
     o.set(keys.claimable(rec.chain, d.eventId), {
       eventId: d.eventId,
       hubAsset: mapping.hubAsset,
@@ -227,40 +237,15 @@ function withdraw(o: StateOverlay, tx: SignedTx<'withdraw'>): void {
   }
   const balance = o.balance(tx.sender, b.asset);
   if (balance < amount) throw new TxRejected('INSUFFICIENT_BALANCE', `balance ${balance} is less than ${amount}`, { balance: balance.toString(), asset: b.asset });
-  reserveCustody(o, b.chain, b.asset, mapping.mode, amount);
   o.setBalance(tx.sender, b.asset, balance - amount);
-  createAction(o, b.chain, {
-    kind: mapping.mode === 'mint' ? 'mint' : 'release',
-    owner: tx.sender,
-    hubAsset: b.asset,
-    hubAmount: amount.toString(),
-    chainAsset: mapping.chainAsset,
-    recipient,
-    chainAmount: chainAmount.toString(),
-    withdrawTx: toHex(tx.id),
-    returnOf: null,
-  });
-}
-
-/** Counts `amount` as pending out of custody; a lock-mode asset must be covered by what custody holds for the hub. */
-function reserveCustody(o: StateOverlay, chain: string, hubAsset: string, mode: 'lock' | 'mint', amount: bigint): void {
-  const c = custodyOf(o, chain, hubAsset);
-  if (mode === 'lock' && c.held - c.pendingOut < amount) {
-    // Issue #5 replaces this refusal with the pending-funds FIFO.
-    throw new TxRejected('INSUFFICIENT_CUSTODY', `custody of ${hubAsset} on ${chain} covers ${c.held - c.pendingOut}, less than ${amount}`);
+  const transfer = { owner: tx.sender, hubAsset: b.asset, hubAmount: amount.toString(), chainAsset: mapping.chainAsset, recipient, chainAmount: chainAmount.toString(), withdrawTx: toHex(tx.id) };
+  if (mapping.mode === 'lock' && !coveredNow(o, b.chain, b.asset, amount)) {
+    // Custody cannot cover it yet, or earlier transfers still wait: it waits in the FIFO, in arrival order.
+    enqueueWithdrawal(o, { chain: b.chain, ...transfer });
+    return;
   }
-  setCustody(o, chain, hubAsset, { held: c.held, pendingOut: c.pendingOut + amount });
-}
-
-type NewAction = Omit<ActionRecord, 'actionId' | 'status' | 'payloadHash' | 'approvals' | 'processor' | 'execution'>;
-
-/** Creates the chain's next action (id n = the cursor's next action id). */
-function createAction(o: StateOverlay, chain: string, a: NewAction): bigint {
-  const { cursor } = chainOf(o, chain);
-  const id = BigInt(cursor.nextActionId);
-  o.set(keys.cursor(chain), { ...cursor, nextActionId: (id + 1n).toString() } satisfies ChainCursor);
-  o.set(keys.action(chain, id), { actionId: id.toString(), ...a, status: 'created', payloadHash: null, approvals: {}, processor: null, execution: null } satisfies ActionRecord);
-  return id;
+  reserveCustody(o, b.chain, b.asset, mapping.mode, amount);
+  createAction(o, b.chain, { kind: mapping.mode === 'mint' ? 'mint' : 'release', ...transfer, returnOf: null });
 }
 
 function approve(o: StateOverlay, tx: SignedTx<'approve'>): void {
@@ -306,6 +291,11 @@ function claimDeposit(o: StateOverlay, tx: SignedTx<'claim-deposit'>): void {
   if (credited > MAX_U128) throw new TxRejected('AMOUNT_OVERFLOW', "the recipient's balance would exceed u128");
   o.setBalance(b.to, claim.hubAsset, credited);
   o.delete(keys.claimable(b.chain, b.eventId));
+  if (rec.assets.find((a) => a.hubAsset === claim.hubAsset)?.mode === 'lock') {
+    // A hub balance now: no longer reserved, so it may cover waiting transfers.
+    const c = custodyOf(o, b.chain, claim.hubAsset);
+    setCustody(o, b.chain, claim.hubAsset, { held: c.held, pendingOut: c.pendingOut - BigInt(claim.hubAmount) });
+  }
   const event = o.get<EventRecord>(keys.event(b.chain, b.eventId));
   if (event) o.set(keys.event(b.chain, b.eventId), { ...event, detail: `claimed by ${b.to}` } satisfies EventRecord);
 }
@@ -340,7 +330,7 @@ function returnDeposit(o: StateOverlay, tx: SignedTx<'return-deposit'>): void {
     const hubAmount = BigInt(claimable.hubAmount);
     const chainAmount = mapping && hubToChainAmount(hubAmount, o.base.assets.get(claimable.hubAsset)?.decimals ?? 0, mapping.chainDecimals, family.maxAmount);
     if (!mapping || !chainAmount) throw new TxRejected('UNREPRESENTABLE_AMOUNT', `deposit ${eventId} cannot be paid back on ${chain}`);
-    reserveCustody(o, chain, claimable.hubAsset, mapping.mode, hubAmount);
+    if (mapping.mode === 'mint') reserveCustody(o, chain, claimable.hubAsset, mapping.mode, hubAmount); // lock mode: reserved when it became claimable
     paid = { hubAsset: claimable.hubAsset, hubAmount: claimable.hubAmount, chainAsset: mapping.chainAsset, chainAmount: chainAmount.toString(), mode: mapping.mode };
     o.delete(keys.claimable(chain, eventId));
   } else {

@@ -114,10 +114,67 @@ export interface ReturnVoteRecord {
 }
 
 export interface CustodyRecord {
-  /** Lock mode: what custody holds for the hub (deposits in − settled releases). Mint mode: bridged supply outstanding. */
+  /**
+   * Lock mode: what custody holds for the hub (deposits in + treasury top-ups − settled
+   * releases). Mint mode: bridged supply outstanding.
+   */
   held: string;
-  /** Created actions not yet settled. */
+  /** Reserved out of `held`: created actions not yet settled, and (lock mode) claimable deposits. */
   pendingOut: string;
+}
+
+/** A withdrawal that custody could not cover yet, waiting in the pending-funds FIFO of (chain, asset). */
+export interface PendingTransfer {
+  /** Arrival number in the FIFO of (chain, asset), from 1. */
+  seq: string;
+  chain: string;
+  hubAsset: string;
+  owner: string;
+  hubAmount: string;
+  chainAsset: string;
+  recipient: string;
+  chainAmount: string;
+  withdrawTx: string;
+  /** waiting → action (became action `actionId`) or cancelled (refunded on the hub by `cancelTx`). */
+  status: 'waiting' | 'action' | 'cancelled';
+  actionId: string | null;
+  cancelTx: string | null;
+}
+
+/** The pending-funds FIFO of (chain, asset): entries `head`..`next` − 1, of which `waiting` still wait. */
+export interface PendingFifo {
+  head: string;
+  next: string;
+  waiting: number;
+  /** Sum of the waiting entries' hub amounts. */
+  waitingAmount: string;
+}
+
+/** One custody balance reading at a checkpoint block, as a listener attests it. */
+export interface CustodySyncItem {
+  /** Chain asset id of a lock-mode asset. */
+  asset: string;
+  blockHeight: string;
+  blockHash: string;
+  /** Free custody at the block, in chain base units (EVM: balance minus what is claimable on the chain). */
+  balance: string;
+  /** Deposits in minus releases out, up to and including the block, in chain base units. */
+  floor: string;
+}
+
+/** Listener-attested custody balance syncs of (chain, asset): the last one applied, and votes on later ones. */
+export interface CustodySyncRecord {
+  /** Height of the last applied sync ('0': none yet). */
+  height: string;
+  blockHash: string;
+  balance: string;
+  floor: string;
+  /** Surplus (balance − floor) already credited to the treasury, chain base units. */
+  surplus: string;
+  /** Hub base units credited to the treasury so far. */
+  credited: string;
+  /** Votes on later heights: height → listener → digest, digest → item. */
+  votes: Record<string, { byListener: Record<string, string>; items: Record<string, CustodySyncItem> }>;
 }
 
 export const keys = {
@@ -132,6 +189,9 @@ export const keys = {
   custody: (c: string, hubAsset: string) => `custody/${c}/${hubAsset}`,
   override: (c: string, id: bigint | string) => `override/${c}/${id}`,
   overrideConsent: (c: string, id: bigint | string) => `override-consent/${c}/${id}`,
+  fifo: (c: string, hubAsset: string) => `fifo/${c}/${hubAsset}`,
+  pending: (c: string, hubAsset: string, seq: bigint | string) => `pending/${c}/${hubAsset}/${seq}`,
+  custodySync: (c: string, hubAsset: string) => `custody-sync/${c}/${hubAsset}`,
 };
 
 /** Reads a record from committed state (followers, approvers, API). */
@@ -156,6 +216,10 @@ export class StateOverlay {
   }
   delete(key: string): void {
     this.entries.set(key, null);
+  }
+  /** Keys this transaction wrote so far, in first-write order. */
+  writtenKeys(): string[] {
+    return [...this.entries.keys()];
   }
   balance(address: string, asset: string): bigint {
     return this.balances.get(`${address}\u0000${asset}`)?.amount ?? this.base.balance(address, asset);

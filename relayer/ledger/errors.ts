@@ -48,7 +48,8 @@ export type RejectionCode =
   | 'REPLACEMENT_CHANGES_ASSET'
   | 'REPLACEMENT_RAISES_AMOUNT'
   | 'OWNER_CONSENT_REQUIRED'
-  | 'NOT_OWNER';
+  | 'NOT_OWNER'
+  | 'NOT_PENDING';
 
 export class KlxError extends Error {
   constructor(

@@ -34,6 +34,8 @@ export function executeTx(state: LedgerState, tx: SignedTx, rulesVersion = RULES
     case 'override-propose':
     case 'override-confirm':
     case 'override-consent':
+    case 'custody-sync':
+    case 'withdraw-cancel':
       return executeBridgeTx(state, tx as SignedTx<typeof tx.type>);
   }
   throw new TxRejected('UNKNOWN_TX_TYPE', `unknown transaction type "${String(tx.type)}"`);
