@@ -165,7 +165,15 @@ export interface ChainAdapter {
   eventsOfTx(txHash: string): Promise<ChainEvent[]>;
   /** The first of `attested` whose block changed or vanished (a reorg), or null. */
   checkReorg(attested: readonly BlockRef[]): Promise<BlockRef | null>;
-  /** Custody balances at a block, by chain asset id. */
+  /**
+   * The block at a height at or below the final block, or null where the height has none
+   * (a skipped Solana slot). Listeners read custody at checkpoint heights through it.
+   */
+  blockAt(height: bigint): Promise<BlockRef | null>;
+  /**
+   * Free custody balances at a block, by chain asset id: what custody holds for the bridge,
+   * less what executed payouts left claimable on the chain itself (EVM `totalClaimable`).
+   */
   custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>>;
 
   // ---- withdrawals

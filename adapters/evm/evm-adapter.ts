@@ -188,13 +188,19 @@ export class EvmAdapter implements ChainAdapter {
     const tokens = assets.map((a) => tokenOfAsset(this.chain, a));
     await this.ready();
     await this.requireCanonical(at, 'before the balance read', true);
-    const balances = await mapLimit(tokens, READ_CONCURRENCY, (token) =>
-      this.rpc(`balance of ${token === zeroAddress ? 'native' : token}`, () =>
-        token === zeroAddress
-          ? this.client.getBalance({ address: this.custody, blockNumber: at.height })
-          : this.client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [this.custody], blockNumber: at.height }),
-      ),
-    );
+    const blockNumber = at.height;
+    // Free custody, as the contract's own release check computes it: held minus what deferred payouts left claimable.
+    const balances = await mapLimit(tokens, READ_CONCURRENCY, async (token) => {
+      const [held, owed] = await Promise.all([
+        this.rpc(`balance of ${token === zeroAddress ? 'native' : token}`, () =>
+          token === zeroAddress
+            ? this.client.getBalance({ address: this.custody, blockNumber })
+            : this.client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [this.custody], blockNumber }),
+        ),
+        this.rpc(`claimable of ${token}`, () => this.client.readContract({ address: this.custody, abi: klxBridgeAbi(), functionName: 'totalClaimable', args: [token], blockNumber })),
+      ]);
+      return held - owed;
+    });
     await this.requireCanonical(at, 'during the balance read', true);
     return new Map(assets.map((a, i) => [a, balances[i] ?? 0n]));
   }
@@ -377,7 +383,7 @@ export class EvmAdapter implements ChainAdapter {
   }
 
   /** The canonical block at a height, or null when the chain is not that high (any more). */
-  private async blockAt(height: bigint): Promise<BlockRef | null> {
+  async blockAt(height: bigint): Promise<BlockRef | null> {
     try {
       const b = await this.client.getBlock({ blockNumber: height });
       if (b.hash === null) return null;

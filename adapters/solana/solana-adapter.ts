@@ -158,7 +158,12 @@ export class SolanaAdapter implements ChainAdapter {
     return null;
   }
 
-  /** Custody balances at a slot: the current balance less what moved in later transactions. */
+  async blockAt(height: bigint): Promise<BlockRef | null> {
+    const b = await this.rpc.block(height, 'finalized');
+    return b ? { height, hash: b.hash } : null;
+  }
+
+  /** Custody balances at a slot: the current balance less what moved in later transactions (nothing is ever claimable on Solana). */
   async custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>> {
     const { custodyMints } = await this.sources('confirmed');
     const out = new Map<string, bigint>();

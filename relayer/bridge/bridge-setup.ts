@@ -25,6 +25,8 @@ export interface ConfiguredChain {
   registration: ChainRegisterBody;
   /** Chain asset id → its spec (decimals, mode, hub decimals). */
   assets: Map<string, ChainAssetSpec & { hubAsset: string }>;
+  /** Listeners attest custody at every height divisible by this. */
+  custodySyncBlocks: number;
 }
 
 export function bridgeChannel(cfg: BridgeConfig): { channel: ChannelConfig; bridge: NonNullable<BridgeConfig['bridge']> } {
@@ -45,10 +47,11 @@ export function configuredChains(cfg: BridgeConfig): ConfiguredChain[] {
     if (dec === undefined) throw new ConfigError(`chain ${chain}: hub asset ${hubAsset} is not an asset of channel ${channel.name}`);
     return dec;
   };
-  const configured = (adapter: ChainAdapter, chainRef: string, assets: AssetSpecs): ConfiguredChain => ({
+  const configured = (adapter: ChainAdapter, chainRef: string, assets: AssetSpecs, custodySyncBlocks: number): ConfiguredChain => ({
     name: adapter.chain,
     adapter,
     assets,
+    custodySyncBlocks,
     registration: {
       chain: adapter.chain,
       family: adapter.family,
@@ -65,7 +68,7 @@ export function configuredChains(cfg: BridgeConfig): ConfiguredChain[] {
 }
 
 type HubDecimalsOf = (chain: string, hubAsset: string) => number;
-type Configured = (adapter: ChainAdapter, chainRef: string, assets: AssetSpecs) => ConfiguredChain;
+type Configured = (adapter: ChainAdapter, chainRef: string, assets: AssetSpecs, custodySyncBlocks: number) => ConfiguredChain;
 
 function evmChains(cfg: BridgeConfig, hubDecimalsOf: HubDecimalsOf, configured: Configured): ConfiguredChain[] {
   const deployments = loadEvmDeployments(cfg);
@@ -91,7 +94,7 @@ function evmChains(cfg: BridgeConfig, hubDecimalsOf: HubDecimalsOf, configured: 
       }
       assets.set(chainAsset, { chainAsset, decimals: a.decimals, hubDecimals: hubDecimalsOf(c.name, a.hubAsset), mode, hubAsset: a.hubAsset });
     }
-    return configured(adapter, String(d.chainId), assets);
+    return configured(adapter, String(d.chainId), assets, c.custodySyncBlocks);
   });
 }
 
@@ -128,7 +131,7 @@ function solanaChains(cfg: BridgeConfig, hubDecimalsOf: HubDecimalsOf, configure
       assets: [...assets.values()].map((a) => ({ mint: a.chainAsset, decimals: a.decimals, mode: a.mode })),
       startSlot: BigInt(d.startSlot),
     });
-    return configured(adapter, d.cluster, assets);
+    return configured(adapter, d.cluster, assets, c.custodySyncBlocks);
   });
 }
 

@@ -11,6 +11,7 @@ import { registerOverrideCommands } from './override-commands.ts';
 import { registerOperatorCommands } from './operator-commands.ts';
 import { registerRoleCommands } from './role-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
+import { registerWithdrawCommands } from './withdraw-commands.ts';
 
 const program = new Command('klx-bridge')
   .description('KLX Bridge: hub ledger, relayer roles and operator tools')
@@ -23,6 +24,7 @@ registerOperatorCommands(program);
 registerDeployCommands(program);
 registerOverrideCommands(program);
 registerUserCommands(program);
+registerWithdrawCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,14 +1,9 @@
 /** Token holders' subcommands: check an address, read balances, send a transfer. */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addressFromPublicKey, decodeAddress } from '../ledger/address.ts';
+import { decodeAddress } from '../ledger/address.ts';
 import { parseAmount } from '../ledger/amount.ts';
-import { ConfigError } from '../ledger/errors.ts';
-import { Ed25519Signer } from '../ledger/keys.ts';
-import { signTx } from '../ledger/transaction.ts';
 import { ChannelClient } from '../node/client.ts';
-
-const DEFAULT_NODE = process.env.KLX_NODE_URL ?? 'http://127.0.0.1:8645';
+import { DEFAULT_NODE, signAndSubmit, withHubOptions, type HubOptions } from './hub-sender.ts';
 
 export function registerUserCommands(program: Command): void {
   program
@@ -29,34 +24,18 @@ export function registerUserCommands(program: Command): void {
       console.log(JSON.stringify(await new ChannelClient(opts.node, opts.channel).balances(address)));
     });
 
-  program
-    .command('transfer')
-    .description('sign and send a transfer; prints the receipt once the block is durable')
-    .requiredOption('--key-file <file>', 'file holding the sender seed (hex)')
-    .requiredOption('--to <address>', 'recipient hub address')
-    .requiredOption('--asset <id>', 'asset id, e.g. KLX')
-    .requiredOption('--amount <baseUnits>', 'amount in base units (integer)')
-    .option('--network <name>', 'network', 'devnet')
-    .option('--prefix <prefix>', 'address prefix', 'klxd')
-    .option('--channel <name>', 'channel', 'bridge')
-    .option('--lane <n>', 'nonce lane', '0')
-    .option('--memo <text>', 'memo', '')
-    .option('--node <url>', 'channel node API', DEFAULT_NODE)
-    .action(async (o: { keyFile: string; to: string; asset: string; amount: string; network: string; prefix: string; channel: string; lane: string; memo: string; node: string }) => {
-      let key: Ed25519Signer;
-      try {
-        key = Ed25519Signer.fromSeedHex(readFileSync(o.keyFile, 'utf8'));
-      } catch {
-        throw new ConfigError(`cannot read an ed25519 seed from ${o.keyFile}`);
-      }
-      decodeAddress(o.to, o.prefix);
-      const amount = parseAmount(o.amount);
-      if (!/^[0-9]{1,5}$/.test(o.lane) || Number(o.lane) > 65535) throw new ConfigError('--lane must be an integer from 0 to 65535');
-      const lane = Number(o.lane);
-      const sender = addressFromPublicKey(o.prefix, key.publicKey);
-      const client = new ChannelClient(o.node, o.channel);
-      const nonce = await client.nextNonce(sender, lane);
-      const tx = signTx({ network: o.network, channel: o.channel, type: 'transfer', sender, lane, nonce, body: { to: o.to, asset: o.asset, amount, memo: o.memo } }, key);
-      console.log(JSON.stringify(await client.submit(tx)));
-    });
+  withHubOptions(
+    program
+      .command('transfer')
+      .description('sign and send a transfer; prints the receipt once the block is durable')
+      .requiredOption('--key-file <file>', 'file holding the sender seed (hex)')
+      .requiredOption('--to <address>', 'recipient hub address')
+      .requiredOption('--asset <id>', 'asset id, e.g. KLX')
+      .requiredOption('--amount <baseUnits>', 'amount in base units (integer)')
+      .option('--memo <text>', 'memo', ''),
+  ).action(async (o: HubOptions & { keyFile: string; to: string; asset: string; amount: string; memo: string }) => {
+    decodeAddress(o.to, o.prefix);
+    const amount = parseAmount(o.amount);
+    console.log(JSON.stringify((await signAndSubmit(o, 'transfer', { to: o.to, asset: o.asset, amount, memo: o.memo })).receipt));
+  });
 }

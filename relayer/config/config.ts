@@ -59,6 +59,8 @@ export const configSchema = z.strictObject({
         deploymentFile: z.string().min(1),
         /** When a block is final enough to attest: the chain's `finalized` tag, or a number of blocks (1 = the latest). */
         confirmations: z.union([z.literal('finalized'), z.strictObject({ blocks: z.number().int().min(1).max(10_000) })]).default('finalized'),
+        /** Listeners attest free custody of every lock-mode asset at each block height divisible by this (every listener of the chain must agree on it). */
+        custodySyncBlocks: z.number().int().min(1).max(1_000_000).default(20),
         /** Chain assets the hub carries: "native", "klx" (the deployment's KLX token) or a token address. */
         assets: z
           .array(
@@ -79,6 +81,8 @@ export const configSchema = z.strictObject({
         name,
         rpcUrl: z.string().regex(/^https?:\/\//, 'an http(s) RPC URL'),
         deploymentFile: z.string().min(1),
+        /** Listeners attest free custody of every lock-mode asset at each slot divisible by this (a skipped slot is skipped). */
+        custodySyncBlocks: z.number().int().min(1).max(1_000_000).default(150),
         /** Chain assets the hub carries: "klx" (the deployment's bridged-KLX mint), "sol" (wrapped SOL) or an SPL mint address (then with its decimals). */
         assets: z
           .array(

@@ -65,11 +65,15 @@ export function devnetBridge() {
   };
 }
 
+/** Devnet listeners attest custody every 5 EVM blocks (every 10 s on mainnet-like chains would be 20+). */
+export const DEVNET_EVM_CUSTODY_SYNC_BLOCKS = 5;
+
 /** Ethereum carries the ERC20 KLX and ETH; Polygon a bridged KLX minted by its bridge. */
 export function devnetEvmChains(chains: readonly DevnetChainRef[], confirmationBlocks: number) {
   return chains.map((c) => ({
     ...c,
     confirmations: { blocks: confirmationBlocks },
+    custodySyncBlocks: DEVNET_EVM_CUSTODY_SYNC_BLOCKS,
     assets:
       c.name === 'ethereum'
         ? [
@@ -84,6 +88,7 @@ export function devnetEvmChains(chains: readonly DevnetChainRef[], confirmationB
 export function devnetSolanaChains(chains: readonly DevnetChainRef[]) {
   return chains.map((c) => ({
     ...c,
+    custodySyncBlocks: 25,
     assets: [
       { hubAsset: 'KLX', chainAsset: 'klx' },
       { hubAsset: 'SOL', chainAsset: 'sol' },

@@ -182,7 +182,7 @@ export const keys = {
   cursor: (c: string) => `chain/${c}/cursor`,
   votes: (c: string, eventId: bigint | string) => `votes/${c}/${eventId}`,
   event: (c: string, eventId: bigint | string) => `event/${c}/${eventId}`,
-  action: (c: string, id: bigint | string) => `action/${c}/${id}`,
+  action: (c: string, id: bigint | string | number) => `action/${c}/${id}`,
   claimable: (c: string, eventId: bigint | string) => `claimable/${c}/${eventId}`,
   stray: (c: string, eventId: bigint | string) => `stray/${c}/${eventId}`,
   returnVotes: (c: string, eventId: bigint | string) => `returns/${c}/${eventId}`,
@@ -190,7 +190,7 @@ export const keys = {
   override: (c: string, id: bigint | string) => `override/${c}/${id}`,
   overrideConsent: (c: string, id: bigint | string) => `override-consent/${c}/${id}`,
   fifo: (c: string, hubAsset: string) => `fifo/${c}/${hubAsset}`,
-  pending: (c: string, hubAsset: string, seq: bigint | string) => `pending/${c}/${hubAsset}/${seq}`,
+  pending: (c: string, hubAsset: string, seq: bigint | string | number) => `pending/${c}/${hubAsset}/${seq}`,
   custodySync: (c: string, hubAsset: string) => `custody-sync/${c}/${hubAsset}`,
 };
 

@@ -4,17 +4,20 @@
  * Each tick: (1) re-checks that every block it attested is still the chain's block at
  * that height — a change halts this chain persistently, until an operator clears it;
  * (2) scans final blocks only (the configured confirmation depth) after its cursor;
- * (3) refuses a gap in event ids; (4) reconciles custody: the custody balance at the
- * final block must be at least the deposits minus paid releases seen so far; (5) signs
- * and submits canonical attestations; (6) advances its SQL cursor only after the hub
- * acknowledged them. Attesting the same event twice is harmless (the hub ignores
- * identical repeated votes), so a crash anywhere only repeats work.
+ * (3) refuses a gap in event ids; (4) reconciles custody: free custody at the final block
+ * should be at least the deposits minus releases seen so far (an alarm if not); (5) signs
+ * and submits canonical attestations; (6) at checkpoint heights (every `custodySyncBlocks`)
+ * attests free custody and that floor for each lock-mode asset, from which the hub credits
+ * top-ups to the treasury and halts the chain when custody fell without a withdrawal;
+ * (7) advances its SQL cursor only after the hub acknowledged all of it. Attesting the same
+ * event or reading twice is harmless (the hub ignores identical repeated votes), so a crash
+ * anywhere only repeats work.
  */
 import type { BlockRef, ChainEvent } from '../../adapters/chain-adapter.ts';
 import type { Attestation } from '../ledger/bridge-bodies.ts';
-import { keys, readRecord, type ActionRecord, type ChainCursor, type EventRecord } from '../ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord, type ChainCursor, type CustodySyncItem, type CustodySyncRecord, type EventRecord } from '../ledger/bridge-state.ts';
 import { KlxError } from '../ledger/errors.ts';
-import { chunksForTx, MAX_ATTESTATIONS_PER_TX } from '../ledger/bridge-bodies.ts';
+import { chunksForTx, MAX_ATTESTATIONS_PER_TX, MAX_CUSTODY_SYNC_ITEMS } from '../ledger/bridge-bodies.ts';
 import { TypedEmitter } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import type { HubView } from '../bridge/hub-view.ts';
@@ -22,6 +25,7 @@ import type { ListenerStore } from './listener-store.ts';
 
 export interface ChainListenerEvents {
   attested: { chain: string; count: number; firstEventId: string; lastEventId: string; finalHeight: bigint };
+  'custody-synced': { chain: string; height: bigint; assets: number };
   halted: { chain: string; reason: string };
   alarm: { chain: string; code: string; message: string };
 }
@@ -33,6 +37,9 @@ export class ListenerAlarm extends KlxError {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Checkpoints attested per tick at most (a listener catching up attests the newest ones only). */
+const MAX_SYNCS_PER_TICK = 4;
 
 export function toAttestation(e: ChainEvent): Attestation {
   const base = {
@@ -97,8 +104,14 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const scanned = await adapter.scan(cursor?.block ?? null, final);
     let expected = cursor?.nextEventId ?? 1n;
     const floor = new Map(Object.entries(cursor?.custodyFloor ?? {}).map(([k, v]) => [k, BigInt(v)]));
+    const checkpoints = this.checkpoints(cursor?.block.height ?? -1n, final.height);
+    const floorAt = new Map<bigint, Map<string, bigint>>();
+    const snapshotUpTo = (height: bigint) => {
+      for (const h of checkpoints) if (h < height && !floorAt.has(h)) floorAt.set(h, new Map(floor));
+    };
     const events: ChainEvent[] = [];
     for (const e of scanned) {
+      snapshotUpTo(e.block.height);
       // Families without a chain-side counter are numbered here, in the adapter's canonical order over final
       // blocks: every listener numbers the same sequence from 1 identically, whatever its scan ranges.
       if (e.eventId !== null && e.eventId !== expected) {
@@ -108,6 +121,7 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       expected++;
       this.accountCustody(floor, e);
     }
+    snapshotUpTo(final.height + 1n);
     await this.reconcileCustody(final, floor);
     const items = events.map(toAttestation);
     for (const chunk of chunksForTx(items, MAX_ATTESTATIONS_PER_TX)) {
@@ -121,7 +135,10 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
         throw e;
       }
     }
+    const synced = await this.syncCustody(floorAt);
+    if (synced === null) return 0;
     const blocks = new Map<string, BlockRef>();
+    for (const b of synced) blocks.set(b.height.toString(), b);
     for (const e of events) blocks.set(e.block.height.toString(), e.block);
     blocks.set(final.height.toString(), final); // one row per height: the final block may hold events too
     await this.store.advance(this.name, { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) }, [...blocks.values()]);
@@ -152,7 +169,7 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       floor.set(e.asset, (floor.get(e.asset) ?? 0n) + e.amount);
       return;
     }
-    if (!e.paid) return; // an unpaid payout stays in custody, claimable on the chain
+    // Paid or deferred (claimable on the chain, which free custody excludes): it left the bridge's free custody.
     const action = readRecord<ActionRecord>(this.hub.state, keys.action(this.name, e.actionId));
     // The co-signature fixes the payload: until this copy shows it, the release cannot be accounted (retry, never guess).
     if (!action || action.payloadHash === null) throw new ListenerAlarm('HUB_COPY_LAGGING', `${this.name}: action ${e.actionId} is not co-signed in the verified hub copy yet`);
@@ -160,19 +177,70 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     floor.set(action.chainAsset, (floor.get(action.chainAsset) ?? 0n) - BigInt(action.chainAmount));
   }
 
+  /** An alarm when free custody at the final block is below what deposits and releases leave; the hub halts the chain on the listeners' sync. */
   private async reconcileCustody(at: BlockRef, floor: Map<string, bigint>): Promise<void> {
-    const assets = [...floor.keys()];
+    const assets = [...floor.keys()].filter((a) => this.chain.assets.get(a)?.mode !== 'mint');
     if (assets.length === 0) return;
     const balances = await this.chain.adapter.custodyBalances(at, assets);
     for (const asset of assets) {
       const held = balances.get(asset) ?? 0n;
       const min = floor.get(asset) ?? 0n;
       if (held < min) {
-        const reason = `custody of ${asset} holds ${held} at block ${at.height}, less than the ${min} that attested deposits and releases leave`;
-        await this.store.halt(this.name, reason, at.height);
-        this.emit('halted', { chain: this.name, reason });
-        throw new ListenerAlarm('CUSTODY_SHORTFALL', reason);
+        const message = `custody of ${asset} holds ${held} at block ${at.height}, less than the ${min} that attested deposits and releases leave`;
+        this.emit('alarm', { chain: this.name, code: 'CUSTODY_SHORTFALL', message });
       }
+    }
+  }
+
+  /** Checkpoint heights in (after, upTo]: multiples of custodySyncBlocks, the newest MAX_SYNCS_PER_TICK. */
+  private checkpoints(after: bigint, upTo: bigint): bigint[] {
+    const every = BigInt(this.chain.custodySyncBlocks);
+    const out: bigint[] = [];
+    for (let h = (upTo / every) * every; h > after && h >= 0n && out.length < MAX_SYNCS_PER_TICK; h -= every) out.unshift(h);
+    return out;
+  }
+
+  /**
+   * Attests free custody and the floor at each checkpoint for every lock-mode asset; returns
+   * the checkpoint blocks (so that a reorg of one is detected like any attested block), or
+   * null when the hub has halted the chain.
+   */
+  private async syncCustody(floorAt: Map<bigint, Map<string, bigint>>): Promise<BlockRef[] | null> {
+    const assets = [...this.chain.assets.values()].filter((a) => a.mode === 'lock');
+    if (assets.length === 0 || floorAt.size === 0) return [];
+    const items: CustodySyncItem[] = [];
+    const blocks: BlockRef[] = [];
+    for (const [height, floor] of floorAt) {
+      const block = await this.chain.adapter.blockAt(height);
+      if (!block) continue; // no block at that height (a skipped slot): every listener skips it alike
+      const balances = await this.chain.adapter.custodyBalances(block, assets.map((a) => a.chainAsset));
+      blocks.push(block);
+      for (const a of assets) {
+        const item = { asset: a.chainAsset, blockHeight: height.toString(), blockHash: block.hash, balance: (balances.get(a.chainAsset) ?? 0n).toString(), floor: (floor.get(a.chainAsset) ?? 0n).toString() };
+        this.warnOnDecrease(a.hubAsset, item);
+        items.push(item);
+      }
+    }
+    for (const chunk of chunksForTx(items, MAX_CUSTODY_SYNC_ITEMS)) {
+      try {
+        await this.hub.submit('custody-sync', { chain: this.name, items: chunk }, this.lane);
+      } catch (e) {
+        if ((e as KlxError).code !== 'CHAIN_HALTED') throw e;
+        this.emit('alarm', { chain: this.name, code: 'CHAIN_HALTED', message: (e as Error).message });
+        return null;
+      }
+    }
+    const last = blocks[blocks.length - 1];
+    if (last) this.emit('custody-synced', { chain: this.name, height: last.height, assets: assets.length });
+    return blocks;
+  }
+
+  private warnOnDecrease(hubAsset: string, item: CustodySyncItem): void {
+    const synced = readRecord<CustodySyncRecord>(this.hub.state, keys.custodySync(this.name, hubAsset));
+    const surplus = BigInt(item.balance) - BigInt(item.floor);
+    if (synced && surplus < BigInt(synced.surplus)) {
+      const message = `custody of ${item.asset} at block ${item.blockHeight} is ${BigInt(synced.surplus) - surplus} base units below what deposits, releases and top-ups explain: attesting it halts the chain`;
+      this.emit('alarm', { chain: this.name, code: 'CUSTODY_DECREASE', message });
     }
   }
 

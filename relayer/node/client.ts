@@ -57,6 +57,10 @@ export class ChannelClient {
       throw e;
     }
   }
+  /** Every bridge record of one kind for a chain (`bridge/<kind>/<chain>`). */
+  async bridgeRecords<T>(kind: string, chain: string): Promise<T[]> {
+    return (await this.call<{ records: T[] }>(`/bridge/${encodeURIComponent(kind)}/${encodeURIComponent(chain)}`)).records;
+  }
   balances(address: string): Promise<{ balances: Record<string, string> }> {
     return this.call(`/balances/${encodeURIComponent(address)}`);
   }

@@ -300,7 +300,7 @@ export class ChannelNodeApi {
   }
 }
 
-const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'returns', 'custody', 'override']);
+const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'returns', 'custody', 'override', 'pending', 'fifo', 'custody-sync']);
 
 /**
  * Read-only bridge records: `bridge/<kind>/<chain>[/<id>]` (one record, or every record of

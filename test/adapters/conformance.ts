@@ -257,6 +257,13 @@ export function chainAdapterConformance(name: string, setup: () => Promise<Confo
       assert.deepEqual(pieces, fromA, 'scanning (a, b] then (b, c] equals scanning (a, c]');
     });
 
+    it('blockAt names the final block as head() does, and nothing above the latest block', async () => {
+      const a = h.adapter();
+      const { latest, final } = await a.head();
+      assert.deepEqual(await a.blockAt(final.height), final);
+      assert.equal(await a.blockAt(latest.height + 1000n), null);
+    });
+
     it('checkReorg returns null on an unchanged chain and the first changed block after a reorg', async () => {
       const a = h.adapter();
       const older = (await a.head()).latest;

@@ -260,6 +260,9 @@ export class CounterChain implements ChainAdapter {
   checkReorg(): Promise<BlockRef | null> {
     return Promise.reject(unsupported('checkReorg'));
   }
+  blockAt(): Promise<BlockRef | null> {
+    return Promise.reject(unsupported('blockAt'));
+  }
   custodyBalances(): Promise<Map<string, bigint>> {
     return Promise.reject(unsupported('custodyBalances'));
   }

@@ -77,7 +77,7 @@ export class LedgerBridge {
   balance(u: TestUser | string, asset: string): bigint {
     return this.chain.state.balance(typeof u === 'string' ? u : u.address, asset);
   }
-  action(id: bigint | string): ActionRecord | undefined {
+  action(id: bigint | string | number): ActionRecord | undefined {
     return this.record<ActionRecord>(keys.action('ethereum', id));
   }
   custody(asset: string): { held: bigint; pendingOut: bigint } {
@@ -87,7 +87,7 @@ export class LedgerBridge {
   fifo(asset: string): PendingFifo | undefined {
     return this.record<PendingFifo>(keys.fifo('ethereum', asset));
   }
-  pending(asset: string, seq: bigint | string): PendingTransfer | undefined {
+  pending(asset: string, seq: bigint | string | number): PendingTransfer | undefined {
     return this.record<PendingTransfer>(keys.pending('ethereum', asset, seq));
   }
   nextActionId(): bigint {
@@ -121,7 +121,7 @@ export class LedgerBridge {
   }
 
   /** M approvals and the processor's co-signature of action `id` over `payloadHash`. */
-  sign(id: bigint | string, payloadHash = `0x${id.toString(16).padStart(64, '0')}`): string {
+  sign(id: bigint | string | number, payloadHash = `0x${id.toString(16).padStart(64, '0')}`): string {
     const share = (signature: string) => ({ actionId: id.toString(), payloadHash, signer: signature, signature });
     this.append(this.approvers[0] as TestUser, 'approve', { chain: 'ethereum', items: [share('0xa0')] });
     this.append(this.approvers[1] as TestUser, 'approve', { chain: 'ethereum', items: [share('0xa1')] });
@@ -130,7 +130,7 @@ export class LedgerBridge {
   }
 
   /** The listeners' attestation that `payloadHash` executed at id `id`. */
-  executed(id: bigint | string, payloadHash: string, paid = true): void {
+  executed(id: bigint | string | number, payloadHash: string, paid = true): void {
     const eventId = String(this.nextEvent++);
     this.attest({ kind: 'execution', eventId, custody: CUSTODY, txHash: `0x${eventId.padStart(64, 'e')}`, index: 0, blockHeight: eventId, blockHash: `0x${'cd'.repeat(32)}`, actionId: id.toString(), payloadHash, paid });
   }

@@ -63,7 +63,7 @@ class Scenario {
     };
   }
 
-  private newEvent(asset: string, delta: bigint, attestation: Omit<Attestation, 'eventId' | 'custody' | 'index' | 'blockHash'>): ChainEventModel {
+  private newEvent(asset: string, delta: bigint, attestation: Record<string, string | boolean>): ChainEventModel {
     const eventId = BigInt(this.events.length + 1);
     const full = { ...attestation, eventId: eventId.toString(), custody: CUSTODY, index: 0, blockHash: `0x${eventId.toString(16).padStart(64, '0')}` } as Attestation;
     const e = { eventId, asset, delta, attestation: full, attested: false };

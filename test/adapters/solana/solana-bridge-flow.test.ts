@@ -16,7 +16,7 @@ import { ActionApprover } from '../../../relayer/approver/action-approver.ts';
 import type { HubView } from '../../../relayer/bridge/hub-view.ts';
 import type { ConfiguredChain } from '../../../relayer/bridge/bridge-setup.ts';
 import { approvalContexts, shareToBody, signedOf, unsignedOf, validApproverShares } from '../../../relayer/bridge/action-records.ts';
-import { keys, readRecord, type ActionRecord, type ClaimableRecord, type CustodyRecord, type EventRecord, type StrayRecord } from '../../../relayer/ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord, type ClaimableRecord, type CustodyRecord, type CustodySyncRecord, type EventRecord, type StrayRecord } from '../../../relayer/ledger/bridge-state.ts';
 import type { ChainRegisterBody } from '../../../relayer/ledger/bridge-bodies.ts';
 import { addressFromPublicKey } from '../../../relayer/ledger/address.ts';
 import type { TxBodies } from '../../../relayer/ledger/tx-bodies.ts';
@@ -92,7 +92,7 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
       [b.lockMint, { chainAsset: b.lockMint, decimals: 6, hubDecimals: 18, mode: 'lock', hubAsset: 'ETH' }],
       [b.klxMint, { chainAsset: b.klxMint, decimals: 7, hubDecimals: 9, mode: 'mint', hubAsset: 'KLX' }],
     ];
-    configured = (adapter) => ({ name: CHAIN, adapter, registration, assets: new Map(specs) });
+    configured = (adapter) => ({ name: CHAIN, adapter, registration, assets: new Map(specs), custodySyncBlocks: 4 });
     const roles = listeners.slice(0, 3).map((l) => new ChainListener(configured(b.adapter()), hubOf(l), new MemoryListenerStore() as unknown as ListenerStore, 7));
     runListeners = async () => {
       for (const l of roles) await l.tick();
@@ -142,6 +142,11 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(hub.state.balance(alice.address, 'ETH') - eth0, 2_500_000n * 10n ** 12n, 'neither credited anyone');
     // Hub-numbered in (slot, tx, instruction) order with no gap.
     assert.deepEqual(events().map((e) => e.eventId), events().map((_, i) => String(i + 1)));
+    // The listeners' custody readings at checkpoint slots agree with the deposits they attested: nothing to credit, no halt.
+    const sync = record<CustodySyncRecord>(keys.custodySync(CHAIN, 'ETH'));
+    assert.ok(sync && BigInt(sync.height) > 0n, 'a checkpoint reading was applied');
+    assert.equal(BigInt(sync.balance) - BigInt(sync.floor), 0n);
+    assert.equal(record<{ halted: string | null }>(keys.cursor(CHAIN))?.halted, null);
   });
 
   /** Approvers (real ActionApprover), the processor's co-signature, the submitter's landing, then the listeners. */
@@ -180,7 +185,7 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     const done = await withdrawAndLand('ETH', 1_000_000n * 10n ** 12n, wallet);
     assert.equal(done.status, 'executed', 'the listeners attested the execution and the hub settled it');
     assert.equal(await b.tokenBalance(wallet, b.lockMint), 1_000_000n, "the recipient's token account was created and paid");
-    assert.equal(record<CustodyRecord>(keys.custody(CHAIN, 'ETH'))?.pendingOut, '0');
+    assert.equal(record<CustodyRecord>(keys.custody(CHAIN, 'ETH'))?.pendingOut, (1_000_000n * 10n ** 12n).toString(), 'settled; only the claimable deposit (no memo) stays reserved');
 
     // Release n re-signed after it landed (another approver pair, the same nonce value): the chain refuses it.
     const adapter: ChainAdapter = b.adapter();
