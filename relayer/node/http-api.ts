@@ -307,14 +307,16 @@ const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 's
  * the chain when no id is given) and `bridge/events/<chain>?txHash=` (status by tx hash).
  */
 async function bridgeQuery(store: ChannelStore, path: string[], query: URLSearchParams): Promise<unknown> {
-  const [kind, chain, id] = path;
+  const [kind, chain] = path;
+  // Ids may have two segments (`pending/<chain>/<asset>/<seq>`).
+  const id = path.length > 2 ? path.slice(2).join('/') : undefined;
   if (!kind || !chain || !/^[a-z][a-z0-9-]{0,31}$/.test(chain)) throw new HttpError(404, 'NOT_FOUND', 'use bridge/<kind>/<chain>[/<id>]');
   if (kind === 'events') {
     const txHash = query.get('txHash');
     if (!txHash || txHash.length > 128) throw new HttpError(400, 'BAD_REQUEST', 'txHash is required');
     return { chain, txHash, events: await store.eventsByTxHash(chain, txHash) };
   }
-  if (!BRIDGE_RECORD_KINDS.has(kind) || path.length > 3) throw new HttpError(404, 'NOT_FOUND', `no bridge records of kind "${kind}"`);
+  if (!BRIDGE_RECORD_KINDS.has(kind) || path.length > (kind === 'pending' ? 4 : 3)) throw new HttpError(404, 'NOT_FOUND', `no bridge records of kind "${kind}"`);
   if (id === undefined) {
     if (kind === 'chain') {
       const [rec, cursor] = await Promise.all([store.record(`chain/${chain}`), store.record(`chain/${chain}/cursor`)]);
