@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseEther, zeroAddress, type Address } from 'viem';
+import { zeroAddress, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { EvmAdapter } from '../../adapters/evm/evm-adapter.ts';
 import { klxBridgeAbi } from '../../adapters/evm/evm-codec.ts';
@@ -102,7 +102,7 @@ describe('pending funds, custody accounting and the hard override end to end (EV
     const eth = d.evm.ethereum;
     const bridge = eth.chain.deployment.bridge;
     // A 24 h outflow cap of 0.5 ETH (signed by the devnet processor and approver quorum): a 1 ETH release always reverts.
-    const nonce = (await eth.public.readContract({ address: bridge, abi: klxBridgeAbi(), functionName: 'settingsNonce' })) as bigint;
+    const nonce = await eth.public.readContract({ address: bridge, abi: klxBridgeAbi(), functionName: 'settingsNonce' });
     const settings = { allowed: true, mintBurn: false, dailyCap: ETH / 2n };
     const msg = { nonce, token: zeroAddress, ...settings };
     const domain = { chainId: eth.chain.deployment.chainId, verifyingContract: bridge };
