@@ -202,8 +202,15 @@ export function registerBridgeRoleCommands(program: Command): void {
       try {
         const client = await pool.connect();
         await migrate(client, schema).finally(() => client.release());
-        const cleared = await new ListenerStore(pool, schema).clearHalt(chain);
-        console.log(cleared ? `cleared the halt of ${chain}` : `${chain} was not halted`);
+        const store = new ListenerStore(pool, schema);
+        const configured = configuredChains(cfg).find((c) => c.name === chain);
+        if (!configured) throw new ConfigError(`chain ${chain} is not configured`);
+        // Continue from the chain as it is now: the cursor is re-anchored on its current block at the cursor's height.
+        const cursor = await store.cursor(chain);
+        const reanchor = cursor ? await configured.adapter.blockAt(cursor.block.height) : null;
+        if (cursor && !reanchor) throw new ConfigError(`${chain} has no block at the listener's cursor height ${cursor.block.height} now; retry once the chain is past it`);
+        const cleared = await store.clearHalt(chain, reanchor);
+        console.log(cleared ? `cleared the halt of ${chain}${reanchor ? `; continuing from block ${reanchor.height} (${reanchor.hash})` : ''}` : `${chain} was not halted`);
       } finally {
         await pool.end();
       }

@@ -92,7 +92,13 @@ export class ListenerStore {
    * the halted height are forgotten (the operator accepted the new history), so the
    * reorg check does not trip again on the same blocks.
    */
-  async clearHalt(chain: string): Promise<boolean> {
+  /**
+   * Clears the halt and forgets the attested blocks at and above the halt height. `reanchor`
+   * is the chain's current block at the cursor's height: the cursor takes its hash, so the
+   * listener continues along the new chain instead of halting again on the block it was
+   * halted for. Events the new history numbers differently still stop it (`EVENT_GAP`).
+   */
+  async clearHalt(chain: string, reanchor: BlockRef | null = null): Promise<boolean> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -100,6 +106,9 @@ export class ListenerStore {
       const row = r.rows[0];
       if (row?.block_height) {
         await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, row.block_height]);
+      }
+      if (row && reanchor) {
+        await client.query(`UPDATE ${this.s}.listener_cursors SET block_hash = $3, updated_at = now() WHERE chain = $1 AND block_height = $2`, [chain, reanchor.height.toString(), reanchor.hash]);
       }
       await client.query('COMMIT');
       return row !== undefined;

@@ -158,6 +158,9 @@ describe('bridge under faults (EVM)', () => {
       return ids.length >= 3 ? ids : null;
     }, 60_000);
     const first = halted[0] as number;
+    const cursorHeight = async () =>
+      BigInt((await d.db.pool.query<{ h: string }>(`SELECT block_height::text AS h FROM "${d.schemaPrefix}listener_${first}".listener_cursors WHERE chain = 'polygon'`)).rows[0]?.h ?? '0');
+    const haltedAt = await cursorHeight();
     // Only an operator command clears a listener's halt.
     const cleared = await runCli(['listener-clear-halt', 'polygon', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}listener_${first}`], {
       ...devnetRoleEnv(`listener-${first}`),
@@ -167,6 +170,10 @@ describe('bridge under faults (EVM)', () => {
     assert.match(cleared.output, /cleared the halt of polygon/);
     const rows = await d.db.pool.query(`SELECT 1 FROM "${d.schemaPrefix}listener_${first}".listener_halts WHERE chain = 'polygon'`);
     assert.equal(rows.rows.length, 0);
+    // The cleared listener goes on along the new chain: its cursor moves past the fork instead of halting again.
+    await waitFor('the cleared listener to advance on the new chain', async () => (await cursorHeight()) > haltedAt, 30_000);
+    const again = await d.db.pool.query(`SELECT reason FROM "${d.schemaPrefix}listener_${first}".listener_halts WHERE chain = 'polygon'`);
+    assert.deepEqual(again.rows, [], 'not halted again by the block it had already been halted for');
     // Ethereum is not affected.
     const eth = d.evm.ethereum;
     const id = await nextActionId('ethereum');
