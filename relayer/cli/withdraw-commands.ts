@@ -29,9 +29,10 @@ export function registerWithdrawCommands(program: Command): void {
   ).action(async (o: HubOptions & { keyFile: string; chain: string; asset: string; amount: string; recipient: string }) => {
     const amount = positiveInteger(o.amount, '--amount');
     const { receipt, client } = await signAndSubmit(o, 'withdraw', { chain: o.chain, asset: o.asset, amount, recipient: o.recipient });
-    const waiting = (await client.bridgeRecords<PendingTransfer>('pending', o.chain)).find((p) => p.withdrawTx === receipt.txId);
+    const pending = await client.bridgeRecords<PendingTransfer>('pending', o.chain);
+    const waiting = pending.find((p) => p.withdrawTx === receipt.txId);
     if (waiting) {
-      const queued = pendingQueue(await client.bridgeRecords<PendingTransfer>('pending', o.chain), o.asset).find((q) => q.seq === waiting.seq);
+      const queued = pendingQueue(pending, o.asset).find((q) => q.seq === waiting.seq);
       console.log(JSON.stringify({ txId: receipt.txId, height: receipt.height, status: waiting.status, seq: waiting.seq, actionId: waiting.actionId, position: queued?.position ?? null, amountAhead: queued?.amountAhead ?? null }));
       return;
     }

@@ -164,10 +164,7 @@ function applyDeposit(o: StateOverlay, rec: ChainRecord, d: DepositAttestation):
   }
   const claimable = (reason: string): EventRecord => {
     // Custody keeps a claimable deposit for its claim or return: reserved, so no withdrawal can take it.
-    if (mapping.mode === 'lock') {
-      const c = custodyOf(o, rec.chain, mapping.hubAsset);
-      setCustody(o, rec.chain, mapping.hubAsset, { held: c.held, pendingOut: c.pendingOut + (hubAmount ?? 0n) });
-    }
+    if (mapping.mode === 'lock') reserveCustody(o, rec.chain, mapping.hubAsset, 'lock', hubAmount ?? 0n);
     o.set(keys.claimable(rec.chain, d.eventId), {
       eventId: d.eventId,
       hubAsset: mapping.hubAsset,

@@ -20,14 +20,14 @@ import { chainOf, custodyOf, halt, setCustody } from './bridge-accounts.ts';
 import { keys, type ChainRecord, type CustodySyncItem, type CustodySyncRecord, type StateOverlay } from './bridge-state.ts';
 
 /** Heights one listener may have open votes on per (chain, asset); an older one gives way. */
-export const MAX_OPEN_SYNC_VOTES = 8;
+const MAX_OPEN_SYNC_VOTES = 8;
 
 /** The hub account top-ups are credited to (a module address: no key holds it). */
 export function treasuryAddress(prefix: string): string {
   return moduleAddress(prefix, 'treasury');
 }
 
-export function emptySync(): CustodySyncRecord {
+function emptySync(): CustodySyncRecord {
   return { height: '0', blockHash: '', balance: '0', floor: '0', surplus: '0', credited: '0', votes: {} };
 }
 
