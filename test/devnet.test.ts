@@ -1,6 +1,8 @@
 /**
  * `npm run devnet` end to end: both channels serve, a transfer lands, the EVM chains are
- * deployed with their records written, and Ctrl-C (SIGTERM) stops everything it started.
+ * deployed with their records written, the demo bridges both ways (Ethereum's ERC20 KLX
+ * through the coordinator's migration) and moves KLX between the channels, and Ctrl-C
+ * (SIGTERM) stops everything it started.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -61,7 +63,7 @@ describe('npm run devnet', () => {
     const client = new ChannelClient(api, 'main');
     const tx = signTx({ network: 'devnet', channel: 'main', type: 'transfer', sender: devnetAddress('alice'), lane: 0, nonce: 0n, body: { to: devnetAddress('bob'), asset: 'KLX', amount: 5n, memo: '' } }, devnetUser('alice'));
     const receipt = await client.submit(tx);
-    assert.equal(receipt.height, '1');
+    assert.equal(receipt.channel, 'main');
     assert.equal((await client.balances(devnetAddress('bob'))).balances.KLX, '1000000000000005');
     const eth = readEvmDeployment(join(dir, 'deployments', 'ethereum.json'));
     const pol = readEvmDeployment(join(dir, 'deployments', 'polygon.json'));
@@ -78,10 +80,12 @@ describe('npm run devnet', () => {
     demo.stderr?.on('data', (d: Buffer) => (demoOut += d.toString()));
     const demoCode = await new Promise<number | null>((r) => demo.once('exit', (c) => r(c)));
     assert.equal(demoCode, 0, demoOut.slice(-3000));
-    assert.match(demoOut, /ethereum\s+event \d+: credited/);
+    assert.match(demoOut, /ethereum\s+event \d+: migration/, 'ERC20 KLX opens a migration');
+    assert.match(demoOut, /ethereum\s+migration \d+: committed \(coordinator transfer \d+\.\d+\)/);
     assert.match(demoOut, /ethereum\s+action 1: executed on chain/);
     assert.match(demoOut, /polygon\s+action 1: executed on chain/);
     assert.match(demoOut, /polygon\s+event \d+: credited/);
+    assert.match(demoOut, /channels\s+transfer \d+\.\d+: bridge committed, main committed/);
 
     child.kill('SIGTERM');
     const exitCode = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

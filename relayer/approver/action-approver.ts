@@ -155,7 +155,7 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
   private returnedEvent(chain: ConfiguredChain, a: ActionRecord): boolean {
     if (!a.returnOf) return false;
     const event = readRecord<EventRecord>(this.hub.state, keys.event(chain.name, a.returnOf.eventId));
-    const expected = a.returnOf.source === 'stray' ? 'stray' : 'claimable';
+    const expected = a.returnOf.source;
     return event?.outcome === expected && event.detail === `returned to ${a.recipient} as action ${a.actionId}`;
   }
 }

@@ -12,6 +12,7 @@ import { registerOperatorCommands } from './operator-commands.ts';
 import { registerRoleCommands } from './role-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
 import { registerWithdrawCommands } from './withdraw-commands.ts';
+import { registerCoordinatorCommands } from './coordinator-commands.ts';
 
 const program = new Command('klx-bridge')
   .description('KLX Bridge: hub ledger, relayer roles and operator tools')
@@ -25,6 +26,7 @@ registerDeployCommands(program);
 registerOverrideCommands(program);
 registerUserCommands(program);
 registerWithdrawCommands(program);
+registerCoordinatorCommands(program);
 
 try {
   await program.parseAsync(process.argv);

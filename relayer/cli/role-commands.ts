@@ -71,13 +71,4 @@ export function registerRoleCommands(program: Command): void {
         await status?.close();
       }
     });
-
-  for (const [role, issue] of [['coordinator', 6]] as const) {
-    program
-      .command(role)
-      .description(`run the ${role} role (not in this release: see issue #${issue})`)
-      .action(() => {
-        throw new ConfigError(`the ${role} role is not available in this release (tracked in issue #${issue})`);
-      });
-  }
 }

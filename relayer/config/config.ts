@@ -106,6 +106,36 @@ export const configSchema = z.strictObject({
       approverQuorum: z.number().int().min(1),
     })
     .optional(),
+  /**
+   * The inter-channel transfer and migration coordinator (issue 6): its hub address (every
+   * channel links to it), where it listens, its log's schema, and the migration it runs.
+   */
+  coordinator: z
+    .strictObject({
+      address: z.string().min(1),
+      api: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8650) }).default({ host: '127.0.0.1', port: 8650 }),
+      /** Where resolvers and users reach the active coordinator. */
+      url: z.string().regex(/^https?:\/\//, 'an http(s) URL').default('http://127.0.0.1:8650'),
+      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase SQL identifier').default('coordinator'),
+      voteTimeoutMs: z.number().int().min(50).max(3_600_000).default(10_000),
+      /** A channel asks the coordinator about a transfer it has held prepared for longer than this. */
+      resolverAfterMs: z.number().int().min(0).max(86_400_000).default(30_000),
+      /** The largest incoming transfer a channel accepts (base units). */
+      maxTransfer: baseUnits.default('1000000000000000000'),
+      migration: z
+        .strictObject({
+          chain: name,
+          hubAsset: z.string().regex(ASSET_ID_PATTERN, 'an asset id').default('KLX'),
+          /** 480,000,000,000 KLX at 9 decimals. */
+          cap: baseUnits.default('480000000000000000000'),
+          /** Native units that exist outside migration (genesis allocations of every channel). */
+          premint: z.string().regex(/^(0|[1-9][0-9]{0,38})$/, 'base units').default('0'),
+          perTransfer: baseUnits,
+          per24h: baseUnits,
+        })
+        .optional(),
+    })
+    .optional(),
   /** Where the bridge roles reach the channel node API (default: http://<api.host>:<api.port>). */
   hubUrl: z.string().regex(/^https?:\/\//, 'an http(s) URL').optional(),
 });
@@ -173,6 +203,17 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
       if (chainNames.has(c.name)) throw new ConfigError(`invalid config: ${list}.${i}.name: chain "${c.name}" appears twice`);
       chainNames.add(c.name);
     });
+  }
+  if (cfg.coordinator) {
+    try {
+      decodeAddress(cfg.coordinator.address, cfg.addressPrefix);
+    } catch (e) {
+      throw new ConfigError(`invalid config: coordinator.address: ${(e as TxRejected).message}`);
+    }
+    const m = cfg.coordinator.migration;
+    if (m && !chainNames.has(m.chain)) throw new ConfigError(`invalid config: coordinator.migration.chain: chain "${m.chain}" is not configured`);
+    if (m && !cfg.bridge) throw new ConfigError('invalid config: coordinator.migration: needs a bridge section');
+    if (m && BigInt(m.premint) > BigInt(m.cap)) throw new ConfigError('invalid config: coordinator.migration.premint: exceeds the cap');
   }
   cfg.solanaChains.forEach((c, i) =>
     c.assets.forEach((a, j) => {

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { devnetConfig, devnetProducerEnv, devnetRoleProcesses, type DevnetChainRef } from './devnet-config.ts';
+import { devnetConfig, devnetProducerEnv, devnetRoleProcesses, type DevnetChainRef, type DevnetCoordinatorOptions } from './devnet-config.ts';
 
 export const CLI_PATH = fileURLToPath(new URL('../cli/klx-bridge.mjs', import.meta.url));
 
@@ -34,6 +34,8 @@ export interface BridgeClusterOptions {
   schemaPrefix: string;
   confirmationBlocks: number;
   fresh: boolean;
+  /** Runs the coordinator too (its log in schema `<prefix>coordinator`), with the migration when Ethereum is bridged. */
+  coordinator?: Omit<DevnetCoordinatorOptions, 'schema'>;
   /** Where role output goes (default: kept in memory for `output()`). */
   onOutput?: (role: string, line: string) => void;
 }
@@ -56,11 +58,12 @@ export class BridgeCluster {
         schema: `${o.schemaPrefix}hub`,
         confirmationBlocks: o.confirmationBlocks,
         solanaChains: [...(o.solanaChains ?? [])],
+        ...(o.coordinator ? { coordinator: { ...o.coordinator, schema: `${o.schemaPrefix}coordinator` } } : {}),
       });
       writeFileSync(c.configFile, `${JSON.stringify({ ...cfg, databaseUrl: undefined, redisUrl: undefined }, null, 2)}\n`);
       c.startRole('processor', ['processor', '--config', c.configFile], devnetProducerEnv());
       await c.waitForHub();
-      if (o.chains.length + (o.solanaChains?.length ?? 0) > 0) for (const r of devnetRoleProcesses(c.configFile, o.schemaPrefix)) c.startRole(r.name, r.args, r.env);
+      for (const r of c.roleSpecs()) c.startRole(r.name, r.args, r.env);
       return c;
     } catch (e) {
       await c.stop();
@@ -87,13 +90,20 @@ export class BridgeCluster {
     return p;
   }
 
+  /** The role processes besides the processor: the bridge roles when a chain is bridged, and the coordinator when configured. */
+  private roleSpecs(): ReturnType<typeof devnetRoleProcesses> {
+    const bridged = this.o.chains.length + (this.o.solanaChains?.length ?? 0) > 0;
+    const all = devnetRoleProcesses(this.configFile, this.o.schemaPrefix, this.o.coordinator !== undefined);
+    return bridged ? all : all.filter((r) => r.name === 'coordinator');
+  }
+
   /** Restarts a role with the arguments and keys it was started with. */
-  restartRole(name: string): RoleProcess {
+  restartRole(name: string, extraEnv: Record<string, string> = {}): RoleProcess {
     const spec = name === 'processor'
       ? { args: ['processor', '--config', this.configFile], env: devnetProducerEnv() }
-      : devnetRoleProcesses(this.configFile, this.o.schemaPrefix).find((r) => r.name === name);
+      : this.roleSpecs().find((r) => r.name === name);
     if (!spec) throw new RangeError(`no role ${name}`);
-    return this.startRole(name, spec.args, spec.env);
+    return this.startRole(name, spec.args, { ...spec.env, ...extraEnv });
   }
 
   /** kill -9 of one role, by its PID. */

@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: against a running devnet, a deposit and a withdrawal on each chain,
  * printing every status step as the hub records it. Ethereum: ERC20 KLX deposited by the
- * treasury and credited to alice; alice withdraws KLX back (released from custody).
+ * treasury migrates to native KLX for alice (the coordinator's two-phase commit); alice
+ * withdraws KLX back (released from custody).
  * Polygon: alice withdraws KLX (bridged KLX minted there); the EVM user deposits part of
  * it back to bob (burnt there, credited on the hub). Solana: the same with bridged KLX,
  * then wrapped SOL in and out. Devnet keys only.
@@ -14,6 +15,7 @@ import { loadArtifact } from '../../adapters/evm/artifacts.ts';
 import { readEvmDeployment } from '../../adapters/evm/deployment.ts';
 import { readSolanaDeployment } from '../../adapters/solana/deployment.ts';
 import { NATIVE_MINT } from '@solana/spl-token';
+import { CoordinatorClient, transferOutcome } from '../../coordinator/coordinator-client.ts';
 import { signTx } from '../ledger/transaction.ts';
 import { ChannelClient } from '../node/client.ts';
 import { devnetAddress, devnetUser } from './devnet-config.ts';
@@ -27,7 +29,7 @@ interface ChainRef {
   rpcUrl: string;
   deploymentFile: string;
 }
-const cfg = JSON.parse(readFileSync(join(dir, 'devnet_config.json'), 'utf8')) as { hubUrl: string; evmChains?: ChainRef[]; solanaChains?: ChainRef[] };
+const cfg = JSON.parse(readFileSync(join(dir, 'devnet_config.json'), 'utf8')) as { hubUrl: string; evmChains?: ChainRef[]; solanaChains?: ChainRef[]; coordinator?: { url: string } };
 const hub = new ChannelClient(cfg.hubUrl, 'bridge');
 const bridgeAbi = loadArtifact('KlxBridge').abi;
 const step = (chain: string, text: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${chain.padEnd(8)} ${text}`);
@@ -62,9 +64,23 @@ async function followDeposit(chain: string, txHash: string): Promise<void> {
     const now = ev ? `event ${ev.eventId}: ${ev.outcome} (${ev.detail})` : 'waiting for the confirmation depth and 3 of 5 listener attestations';
     if (now !== last) step(chain, now);
     last = now;
+    if (ev?.outcome === 'migration') return followMigration(chain, ev.eventId);
     if (ev) return;
   }
   throw new Error(`deposit ${txHash} was not applied within 120 s`);
+}
+
+/** An ERC20 KLX deposit on the migration chain: the coordinator's two-phase commit, step by step. */
+async function followMigration(chain: string, eventId: string): Promise<void> {
+  let last = '';
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(100)) {
+    const m = await record<{ status: string; id: string | null; refundAction: string | null }>(`migration/${chain}/${eventId}`);
+    const now = `migration ${eventId}: ${m?.status ?? 'unknown'}${m?.id ? ` (coordinator transfer ${m.id})` : ''}${m?.refundAction ? `, refund action ${m.refundAction}` : ''}`;
+    if (now !== last) step(chain, now);
+    last = now;
+    if (m?.status === 'committed' || m?.status === 'aborted') return;
+  }
+  throw new Error(`migration ${chain}/${eventId} was not decided within 120 s`);
 }
 
 async function deposit(chain: string, from: ReturnType<typeof chainClients>['user'], c: ReturnType<typeof chainClients>, amount: bigint, to: string): Promise<void> {
@@ -146,12 +162,36 @@ async function solanaDemo(c: ChainRef): Promise<void> {
   step(c.name, `${wallet.address} holds ${await wallet.tokenBalance(NATIVE_MINT.toBase58())} wrapped SOL lamports`);
 }
 
+/** Between channels: alice (bridge) sends KLX to bob (main) through the coordinator; every state of both channels' records. */
+async function channelTransfer(coordinatorUrl: string, amount: bigint): Promise<void> {
+  const alice = devnetAddress('alice');
+  const bob = devnetAddress('bob');
+  const req = signTx({ network: 'devnet', channel: 'bridge', type: 'xfer-request', sender: alice, lane: 0, nonce: BigInt(Date.now()), body: { to: 'main', recipient: bob, asset: 'KLX', amount: amount.toString() } }, devnetUser('alice'));
+  const coordinator = new CoordinatorClient(coordinatorUrl);
+  const id = await coordinator.submit(req);
+  step('channels', `alice → bob (bridge → main) ${amount} KLX base units: coordinator transfer ${id}`);
+  let last = '';
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(100)) {
+    const s = await coordinator.status(id);
+    const [source, dest] = ['bridge', 'main'].map((c) => s.participants[c]?.status ?? 'none') as [string, string];
+    const now = `transfer ${id}: bridge ${source}, main ${dest}`;
+    if (now !== last) step('channels', now);
+    last = now;
+    if (transferOutcome(source, dest)) {
+      step('channels', `bob now holds ${(await new ChannelClient(cfg.hubUrl, 'main').balances(bob)).balances.KLX ?? '0'} KLX on main`);
+      return;
+    }
+  }
+  throw new Error(`transfer ${id} was not decided within 60 s`);
+}
+
 async function main(): Promise<void> {
   const alice = devnetAddress('alice');
   step('hub', `alice ${alice} holds ${await klx(alice)} KLX base units (9 decimals)`);
   if (cfg.evmChains?.length) await evmDemo();
   for (const c of cfg.solanaChains ?? []) await solanaDemo(c);
-  console.log('demo complete: a deposit and a withdrawal on each chain');
+  if (cfg.coordinator) await channelTransfer(cfg.coordinator.url, 5n * 10n ** 9n);
+  console.log(`demo complete: a deposit and a withdrawal on each chain${cfg.coordinator ? ', and a transfer between channels' : ''}`);
 }
 
 main().catch((e: unknown) => {

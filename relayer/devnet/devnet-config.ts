@@ -96,12 +96,56 @@ export function devnetSolanaChains(chains: readonly DevnetChainRef[]) {
   }));
 }
 
+/** KLX every devnet user holds on every channel at genesis (base units, 9 decimals). */
+const DEVNET_USER_KLX = 1_000_000_000_000_000n;
+const KLX = 1_000_000_000n;
+
+/** Where the devnet's coordinator listens, its log's schema, and whether it runs Ethereum's ERC20 KLX migration. */
+export interface DevnetCoordinatorOptions {
+  port: number;
+  schema: string;
+  /** Migration limits (base units of hub KLX); default 1,000,000 KLX per transfer, 10,000,000 KLX per 24 h. */
+  migration?: { perTransfer?: string; per24h?: string; cap?: string } | false;
+  voteTimeoutMs?: number;
+  resolverAfterMs?: number;
+}
+
+/**
+ * The devnet's coordinator section: its hub address (devnet role key "coordinator") and, when
+ * Ethereum is bridged, the ERC20 KLX → native KLX migration. Every KLX the devnet's genesis
+ * hands out counts as premint, so the cap covers the devnet's whole native supply.
+ */
+export function devnetCoordinator(o: DevnetCoordinatorOptions, migrationChain: string | undefined) {
+  const premint = DEVNET_USER_KLX * BigInt(DEVNET_USERS.length * DEVNET_CHANNELS.length);
+  const m = o.migration === false ? undefined : (o.migration ?? {});
+  return {
+    address: devnetRoleAddress('coordinator'),
+    api: { host: '127.0.0.1', port: o.port },
+    url: `http://127.0.0.1:${o.port}`,
+    schema: o.schema,
+    voteTimeoutMs: o.voteTimeoutMs ?? 5000,
+    resolverAfterMs: o.resolverAfterMs ?? 5000,
+    ...(m && migrationChain
+      ? {
+          migration: {
+            chain: migrationChain,
+            hubAsset: 'KLX',
+            premint: premint.toString(),
+            perTransfer: m.perTransfer ?? (1_000_000n * KLX).toString(),
+            per24h: m.per24h ?? (10_000_000n * KLX).toString(),
+            ...(m.cap ? { cap: m.cap } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
 export function devnetConfig(
   databaseUrl: string,
   port: number,
   redisUrl?: string,
   evmChains: DevnetChainRef[] = [],
-  opts: { schema?: string; confirmationBlocks?: number; solanaChains?: DevnetChainRef[] } = {},
+  opts: { schema?: string; confirmationBlocks?: number; solanaChains?: DevnetChainRef[]; coordinator?: DevnetCoordinatorOptions } = {},
 ): RawConfig {
   const solanaChains = opts.solanaChains ?? [];
   return {
@@ -112,6 +156,7 @@ export function devnetConfig(
     ...(evmChains.length + solanaChains.length > 0 ? { bridge: devnetBridge() } : {}),
     ...(evmChains.length > 0 ? { evmChains: devnetEvmChains(evmChains, opts.confirmationBlocks ?? 3) } : {}),
     ...(solanaChains.length > 0 ? { solanaChains: devnetSolanaChains(solanaChains) } : {}),
+    ...(opts.coordinator ? { coordinator: devnetCoordinator(opts.coordinator, evmChains.some((c) => c.name === 'ethereum') ? 'ethereum' : undefined) } : {}),
     hubUrl: `http://127.0.0.1:${port}`,
     schema: opts.schema ?? 'hub',
     instance: 'devnet',
@@ -121,7 +166,7 @@ export function devnetConfig(
         name,
         devnetProducer(name).publicKey,
         '1767225600000',
-        DEVNET_USERS.map((u) => ({ address: devnetAddress(u), klx: '1000000000000000', eth: '100000000000000000000' })),
+        DEVNET_USERS.map((u) => ({ address: devnetAddress(u), klx: DEVNET_USER_KLX.toString(), eth: '100000000000000000000' })),
       ),
     ),
   };
@@ -140,12 +185,13 @@ export function devnetProducerEnv(): Record<string, string> {
 export function devnetRoleEnv(role: string): Record<string, string> {
   const env: Record<string, string> = { KLX_HUB_KEY: devnetRoleKey(role).exportSeedHex() };
   if (role.startsWith('approver-')) Object.assign(env, { KLX_CHAIN_KEY_EVM: devnetEvmKey(role), KLX_CHAIN_KEY_SOLANA: devnetSolanaSeed(role) });
+  if (role === 'coordinator') return { KLX_COORDINATOR_KEY: devnetRoleKey(role).exportSeedHex() };
   if (role === 'submitter') Object.assign(env, { KLX_PAYER_KEY_EVM: DEVNET_PAYER_KEY, KLX_PAYER_KEY_SOLANA: devnetSolanaSeed('fee-payer') });
   return env;
 }
 
 /** The bridge role processes of a devnet (each a separate `klx-bridge` process). */
-export function devnetRoleProcesses(configFile: string, schemaPrefix: string): { name: string; args: string[]; env: Record<string, string> }[] {
+export function devnetRoleProcesses(configFile: string, schemaPrefix: string, withCoordinator = false): { name: string; args: string[]; env: Record<string, string> }[] {
   const role = (name: string, command: string) => ({
     name,
     args: [command, '--config', configFile, '--schema', `${schemaPrefix}${name.replace(/-/g, '_')}`],
@@ -155,5 +201,6 @@ export function devnetRoleProcesses(configFile: string, schemaPrefix: string): {
     ...devnetListenerNames().map((n) => role(n, 'listener')),
     ...devnetApproverNames().map((n) => role(n, 'approver')),
     role('submitter', 'submitter'),
+    ...(withCoordinator ? [{ name: 'coordinator', args: ['coordinator', '--config', configFile], env: devnetRoleEnv('coordinator') }] : []),
   ];
 }

@@ -5,7 +5,8 @@
  * (the bankrun JSON-RPC server; KLX_DEVNET_SOLANA=0 leaves it out) with the bridge
  * deployed, then every role as its own `klx-bridge` process: the processor (both
  * channels, the channel node API, the co-signer), 5 listeners (quorum 3), 3 approvers
- * (quorum 2) and a submitter. Each run starts fresh chains, so the devnet's hub and role
+ * (quorum 2), a submitter and the coordinator (transfers between the channels; Ethereum's
+ * ERC20 KLX migrates to native KLX through it). Each run starts fresh chains, so the devnet's hub and role
  * schemas (prefix `devnet_`) are recreated too. `npm run demo` then bridges both ways.
  */
 import { mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
 
   const requested = Number(process.env.KLX_API_PORT ?? 8645);
   const apiPort = requested === 0 ? await freePort() : requested;
+  const coordinatorPort = requested === 0 ? await freePort() : Number(process.env.KLX_DEVNET_COORDINATOR_PORT ?? 8650);
   const logs = new Map<string, WriteStream>();
   const cluster = await BridgeCluster.start({
     databaseUrl,
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     schemaPrefix: 'devnet_',
     confirmationBlocks: 2,
     fresh: true,
+    coordinator: { port: coordinatorPort },
     onOutput: (role, line) => {
       let w = logs.get(role);
       if (!w) logs.set(role, (w = createWriteStream(join(dir, 'logs', `${role}.log`), { flags: 'w' })));
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
       'KLX devnet is running (Ctrl-C to stop)',
       `  channel node API  ${url}   (channels: bridge, main)`,
       `  health, metrics   ${url}/health   ${url}/metrics`,
+      `  coordinator       http://127.0.0.1:${coordinatorPort}   (transfers between channels: klx-bridge xfer; ${evm ? 'ERC20 KLX deposited on ethereum migrates to native KLX' : 'no migration without ethereum'})`,
       `  PostgreSQL        ${redactUrl(databaseUrl)}`,
       `  Redis             ${redactUrl(redisUrl)}`,
       ...(evm?.chains ?? []).map(

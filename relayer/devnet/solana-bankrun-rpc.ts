@@ -124,7 +124,7 @@ export class SolanaBankrunRpc {
 
   /** Signs (payer first) and lands a transaction built from instructions; returns its signature, or throws with the error. */
   async send(instructions: TransactionInstruction[], signers: Keypair[] = [], payer: Keypair = this.payer): Promise<string> {
-    const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: this.ctx.lastBlockhash }).add(...instructions);
+    const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: await this.recentBlockhash() }).add(...instructions);
     tx.sign(payer, ...signers);
     const { signature, err } = await this.submit(new Uint8Array(tx.serialize()));
     if (err) throw new Error(`transaction ${signature} failed: ${JSON.stringify(err)}`);
@@ -135,8 +135,13 @@ export class SolanaBankrunRpc {
     return Number((await this.ctx.banksClient.getRent()).minimumBalance(BigInt(size)));
   }
 
-  get lastBlockhash(): string {
-    return this.ctx.lastBlockhash;
+  /**
+   * A blockhash the runtime accepts now. bankrun's own clock keeps registering blockhashes
+   * while the process idles, so the hash of the last warp (`ctx.lastBlockhash`) ages out
+   * after a few idle seconds ("Blockhash not found"); the bank's newest one does not.
+   */
+  async recentBlockhash(): Promise<string> {
+    return (await this.ctx.banksClient.getLatestBlockhash())?.[0] ?? this.ctx.lastBlockhash;
   }
 
   async accountData(address: string): Promise<Uint8Array | null> {
@@ -264,7 +269,7 @@ export class SolanaBankrunRpc {
       case 'getSlot':
         return this.commitmentSlot(p0);
       case 'getLatestBlockhash':
-        return { context: this.context(), value: { blockhash: this.ctx.lastBlockhash, lastValidBlockHeight: this.openSlot + 150 } };
+        return { context: this.context(), value: { blockhash: await this.recentBlockhash(), lastValidBlockHeight: this.openSlot + 150 } };
       case 'getMinimumBalanceForRentExemption':
         return this.rentFor(p0 as number);
       case 'getBalance': {

@@ -4,7 +4,7 @@
  * hub address and amount conversion.
  * Pure: state overlay in, TxRejected out.
  */
-import { addressFromPublicKey } from './address.ts';
+import { ADDRESS_VERSION_KEY, addressFromPublicKey, decodeAddress } from './address.ts';
 import { rescaleAmount } from './chain-families.ts';
 import { TxRejected } from './errors.ts';
 import type { LedgerState } from './state.ts';
@@ -66,4 +66,13 @@ export function createAction(o: StateOverlay, chain: string, a: NewAction): bigi
   o.set(keys.cursor(chain), { ...cursor, nextActionId: (id + 1n).toString() } satisfies ChainCursor);
   o.set(keys.action(chain, id), { actionId: id.toString(), ...a, status: 'created', payloadHash: null, approvals: {}, processor: null, execution: null } satisfies ActionRecord);
   return id;
+}
+
+/** Whether a deposit's hub recipient can be credited: a key address of this network, or a module account that exists. */
+export function isUsableRecipient(o: StateOverlay, recipient: string): boolean {
+  try {
+    return decodeAddress(recipient, o.base.addressPrefix ?? '').version === ADDRESS_VERSION_KEY || o.base.isKnownAccount(recipient);
+  } catch {
+    return false;
+  }
 }

@@ -11,12 +11,12 @@ import { TxRejected } from './errors.ts';
 import { decodeAddress } from './address.ts';
 import { ASSET_ID_PATTERN } from './asset-id.ts';
 
-const chainName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a chain name');
-const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'a non-negative integer as a decimal string');
-const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a u64 as a decimal string');
+export const chainName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a chain name');
+export const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'a non-negative integer as a decimal string');
+export const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a u64 as a decimal string');
 const hexBytes = z.string().regex(/^0x([0-9a-f]{2}){1,512}$/, 'lowercase 0x-hex bytes');
 const chainText = z.string().min(1).max(128);
-const hubAsset = z.string().regex(ASSET_ID_PATTERN, 'an asset id');
+export const hubAsset = z.string().regex(ASSET_ID_PATTERN, 'an asset id');
 
 export const MAX_ATTESTATIONS_PER_TX = 32;
 export const MAX_SIGNATURES_PER_TX = 64;
@@ -141,7 +141,7 @@ export type OverrideConsentBody = z.infer<typeof overrideConsentSchema>;
 export type CustodySyncBody = z.infer<typeof custodySyncSchema>;
 export type WithdrawCancelBody = z.infer<typeof withdrawCancelSchema>;
 
-interface CheckContext {
+export interface CheckContext {
   addressPrefix: string;
 }
 
@@ -154,7 +154,7 @@ export interface JsonBodyCodec<B> {
 }
 
 /** A body codec whose canonical encoding is the body's canonical JSON. */
-function jsonCodec<S extends z.ZodType<Record<string, unknown>>>(
+export function jsonCodec<S extends z.ZodType<Record<string, unknown>>>(
   what: string,
   schema: S,
   check: (b: z.infer<S>, ctx: CheckContext) => void = () => undefined,

@@ -12,9 +12,11 @@ import { TxRejected } from './errors.ts';
 import { ADDRESS_VERSION_KEY, decodeAddress } from './address.ts';
 import { CHAIN_FAMILY_RULES, claimMessage, rescaleAmount } from './chain-families.ts';
 import { confirmOverride, consentToOverride, proposeOverride, settleExecution } from './override-rules.ts';
-import { chainOf, createAction, custodyOf, halt, hubToChainAmount, producerAddress, reserveCustody, setCustody, type NewAction } from './bridge-accounts.ts';
+import { chainOf, createAction, isUsableRecipient, custodyOf, halt, hubToChainAmount, producerAddress, reserveCustody, setCustody, type NewAction } from './bridge-accounts.ts';
 import { cancelWithdrawal, coveredNow, enqueueWithdrawal, releaseCoveredTransfers } from './pending-funds.ts';
 import { syncCustody } from './custody-sync-rules.ts';
+import { abortTransfer, commitTransfer, linkChannel, prepareTransfer } from './xfer-rules.ts';
+import { abortMigration, commitMigration, configureMigration, openMigration, prepareMigration } from './migration-rules.ts';
 import type { LedgerState, StateChange } from './state.ts';
 import type { SignedTx } from './transaction.ts';
 import type { Attestation, DepositAttestation, ExecutionAttestation } from './bridge-bodies.ts';
@@ -37,7 +39,9 @@ export const MAX_EVENT_LOOKAHEAD = 10_000n;
 
 type Bridge =
   | 'chain-register' | 'attest' | 'withdraw' | 'approve' | 'cosign' | 'claim-deposit' | 'return-deposit'
-  | 'override-propose' | 'override-confirm' | 'override-consent' | 'custody-sync' | 'withdraw-cancel';
+  | 'override-propose' | 'override-confirm' | 'override-consent' | 'custody-sync' | 'withdraw-cancel'
+  | 'channel-link' | 'xfer-prepare' | 'xfer-commit' | 'xfer-abort'
+  | 'migration-config' | 'migrate-prepare' | 'migrate-commit' | 'migrate-abort';
 
 const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void } = {
   'chain-register': registerChain,
@@ -52,6 +56,14 @@ const BRIDGE_RULES: { [T in Bridge]: (o: StateOverlay, tx: SignedTx<T>) => void 
   'override-consent': consentToOverride,
   'custody-sync': syncCustody,
   'withdraw-cancel': cancelWithdrawal,
+  'channel-link': linkChannel,
+  'xfer-prepare': prepareTransfer,
+  'xfer-commit': commitTransfer,
+  'xfer-abort': abortTransfer,
+  'migration-config': configureMigration,
+  'migrate-prepare': prepareMigration,
+  'migrate-commit': commitMigration,
+  'migrate-abort': abortMigration,
 };
 
 export function executeBridgeTx(state: LedgerState, tx: SignedTx<Bridge>): StateChange[] {
@@ -180,14 +192,9 @@ function applyDeposit(o: StateOverlay, rec: ChainRecord, d: DepositAttestation):
     o.set(keys.stray(rec.chain, d.eventId), { eventId: d.eventId, chainAsset: d.asset, amount: d.amount, refundTo: d.refundTo, txHash: d.txHash });
     return { ...base, outcome: 'stray', detail: 'amount not representable on the hub' };
   }
-  let recipientOk = false;
-  try {
-    const a = decodeAddress(d.recipient, o.base.addressPrefix ?? '');
-    recipientOk = a.version === ADDRESS_VERSION_KEY || o.base.isKnownAccount(d.recipient);
-  } catch {
-    recipientOk = false;
-  }
-  if (!recipientOk) return claimable('the hub recipient is not a valid address of this network');
+  const migration = mapping.mode === 'lock' ? openMigration(o, rec, d, mapping.hubAsset, hubAmount) : null;
+  if (migration) return migration;
+  if (!isUsableRecipient(o, d.recipient)) return claimable('the hub recipient is not a valid address of this network');
   const credited = o.balance(d.recipient, mapping.hubAsset) + hubAmount;
   if (credited > MAX_U128) return claimable("the recipient's balance would exceed u128");
   o.setBalance(d.recipient, mapping.hubAsset, credited);

@@ -67,7 +67,7 @@ export interface ActionRecord {
   /** The hub transaction that created the action: the withdrawal, or the vote that completed a return's quorum. */
   withdrawTx: string;
   /** Set when the action sends a claimable or stray deposit back to its refund address. */
-  returnOf: { source: 'claimable' | 'stray'; eventId: string } | null;
+  returnOf: { source: 'claimable' | 'stray' | 'migration'; eventId: string } | null;
   status: ActionStatus;
   /** What approvers committed to (set by the first approval; every later share must match). */
   payloadHash: string | null;
@@ -79,7 +79,7 @@ export interface ActionRecord {
   overridden?: OverriddenAction;
 }
 
-export type EventOutcome = 'credited' | 'claimable' | 'stray' | 'settled' | 'halted';
+export type EventOutcome = 'credited' | 'claimable' | 'stray' | 'settled' | 'halted' | 'migration';
 
 export interface EventRecord {
   eventId: string;

@@ -49,7 +49,20 @@ export type RejectionCode =
   | 'REPLACEMENT_RAISES_AMOUNT'
   | 'OWNER_CONSENT_REQUIRED'
   | 'NOT_OWNER'
-  | 'NOT_PENDING';
+  | 'NOT_PENDING'
+  | 'NOT_A_TRANSACTION'
+  | 'UNKNOWN_CHANNEL'
+  | 'REQUEST_USED'
+  | 'TRANSFER_ABORTED'
+  | 'TRANSFER_ID_USED'
+  | 'ALREADY_PREPARED'
+  | 'NOT_PREPARED'
+  | 'ALREADY_COMMITTED'
+  | 'ALREADY_ABORTED'
+  | 'TRANSFER_LIMIT'
+  | 'MIGRATION_CAP'
+  | 'MIGRATION_LIMIT'
+  | 'NO_MIGRATION';
 
 export class KlxError extends Error {
   constructor(

@@ -36,8 +36,17 @@ export function executeTx(state: LedgerState, tx: SignedTx, rulesVersion = RULES
     case 'override-consent':
     case 'custody-sync':
     case 'withdraw-cancel':
+    case 'channel-link':
+    case 'xfer-prepare':
+    case 'xfer-commit':
+    case 'xfer-abort':
+    case 'migration-config':
+    case 'migrate-prepare':
+    case 'migrate-commit':
+    case 'migrate-abort':
       return executeBridgeTx(state, tx as SignedTx<typeof tx.type>);
   }
+  if (tx.type === 'xfer-request') throw new TxRejected('NOT_A_TRANSACTION', 'an xfer-request is signed for the coordinator, never submitted to a channel');
   throw new TxRejected('UNKNOWN_TX_TYPE', `unknown transaction type "${String(tx.type)}"`);
 }
 

@@ -11,6 +11,7 @@ import { parseAmount } from './amount.ts';
 
 import { ASSET_ID_PATTERN } from './asset-id.ts';
 import { BRIDGE_BODY_CODECS, type BridgeTxBodies } from './bridge-bodies.ts';
+import { XFER_BODY_CODECS, type XferTxBodies } from './xfer-bodies.ts';
 
 export { ASSET_ID_PATTERN };
 export const MAX_MEMO_BYTES = 256;
@@ -39,7 +40,7 @@ export interface TransferBody {
   memo: string;
 }
 
-export interface TxBodies extends BridgeTxBodies {
+export interface TxBodies extends BridgeTxBodies, XferTxBodies {
   genesis: GenesisBody;
   transfer: TransferBody;
 }
@@ -159,4 +160,5 @@ export const TX_BODY_CODECS: { [T in TxType]: BodyCodec<TxBodies[T]> } = {
   genesis: genesisCodec,
   transfer: transferCodec,
   ...BRIDGE_BODY_CODECS,
+  ...XFER_BODY_CODECS,
 };

@@ -14,7 +14,9 @@ import { ChannelNodeApi } from './http-api.ts';
 import { ChannelStore } from '../store/channel-store.ts';
 import { ActionCosigner } from '../processor/action-cosigner.ts';
 import { configuredChains } from '../bridge/bridge-setup.ts';
-import { loadFamilySecret } from '../config/config.ts';
+import { loadFamilySecret, producerPublicKey } from '../config/config.ts';
+import { toHex } from '../ledger/bytes.ts';
+import { TransferLinks } from '../processor/transfer-links.ts';
 
 export class ChannelNode {
   readonly processors: ChannelProcessor[];
@@ -31,6 +33,8 @@ export class ChannelNode {
   private cosigner: ActionCosigner | null = null;
   private readonly abort = new AbortController();
   private cosigning: Promise<void> = Promise.resolve();
+  private readonly transferLinks: TransferLinks[] = [];
+  private linking: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly cfg: BridgeConfig,
@@ -82,6 +86,33 @@ export class ChannelNode {
         this.cosigner.on('alarm', (e) => log.warn({ chain: e.chain, code: e.code }, e.message));
       }
     }
+    this.setUpTransferLinks(cfg, log);
+  }
+
+  /** Each channel links to every other one and runs its resolver, when a coordinator is configured (issue 6). */
+  private setUpTransferLinks(cfg: BridgeConfig, log: Logger): void {
+    const co = cfg.coordinator;
+    if (!co) return;
+    for (const p of this.processors) {
+      const channel = cfg.channels.find((c) => c.name === p.channel);
+      if (!channel) continue;
+      const m = co.migration;
+      const links = new TransferLinks({
+        processor: p,
+        store: new ChannelStore(this.pool, cfg.schema, channel.name),
+        context: { network: cfg.network, channel: channel.name, addressPrefix: cfg.addressPrefix },
+        producer: loadProducerKey(channel),
+        links: cfg.channels
+          .filter((c) => c.name !== channel.name)
+          .map((c) => ({ peer: c.name, peerProducer: toHex(producerPublicKey(c)), coordinator: co.address, maxAmount: co.maxTransfer })),
+        migration: m && channel.name === cfg.bridge?.channel ? { chain: m.chain, hubAsset: m.hubAsset, coordinator: co.address, cap: m.cap, premint: m.premint, perTransfer: m.perTransfer, per24h: m.per24h } : null,
+        coordinatorUrl: co.url,
+        resolverAfterMs: co.resolverAfterMs,
+      });
+      links.resolver.on('asked', (e) => log.info({ channel: e.channel, transfer: e.id, answer: e.answer }, 'resolver asked the coordinator'));
+      links.resolver.on('failed', (e) => log.warn({ channel: e.channel, transfer: e.id }, `resolver inquiry failed: ${e.message}`));
+      this.transferLinks.push(links);
+    }
   }
 
   /** Starts processors and the API; resolves once the API listens. `done` settles when a processor fails fatally. */
@@ -90,6 +121,7 @@ export class ChannelNode {
     this.port = await this.api.listen(this.cfg.api.port, this.cfg.api.host);
     this.runs = this.processors.map((p) => p.start());
     if (this.cosigner) this.cosigning = this.cosigner.run(this.abort.signal);
+    this.linking = Promise.all(this.transferLinks.map((l) => l.run(this.abort.signal, 500)));
     this.log.info({ host: this.cfg.api.host, port: this.port, channels: this.processors.map((p) => p.channel), instance: this.cfg.instance }, 'channel node API listening');
     return { port: this.port, done: Promise.all(this.runs).then(() => undefined) };
   }
@@ -97,6 +129,7 @@ export class ChannelNode {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.cosigning;
+    await this.linking;
     await this.api.close();
     await Promise.all(this.processors.map((p) => p.stop()));
     await this.notifier.stop();

@@ -57,6 +57,10 @@ export class ChannelClient {
       throw e;
     }
   }
+  /** One bridge record by its path under `bridge/` (e.g. `xfer/3.17`). */
+  bridgeRecordAt<T>(path: string): Promise<T> {
+    return this.call<T>(`/bridge/${path.split('/').map(encodeURIComponent).join('/')}`);
+  }
   /** Every bridge record of one kind for a chain (`bridge/<kind>/<chain>`). */
   async bridgeRecords<T>(kind: string, chain: string): Promise<T[]> {
     return (await this.call<{ records: T[] }>(`/bridge/${encodeURIComponent(kind)}/${encodeURIComponent(chain)}`)).records;

@@ -300,7 +300,9 @@ export class ChannelNodeApi {
   }
 }
 
-const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'returns', 'custody', 'override', 'pending', 'fifo', 'custody-sync']);
+/** Kinds with one record per chain or channel (`<kind>/<name>`), not one per id. */
+const SINGLE_RECORD_KINDS = new Set(['migration-config', 'migration-supply', 'xlink']);
+const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 'stray', 'returns', 'custody', 'override', 'pending', 'fifo', 'custody-sync', 'migration', 'migration-config', 'migration-supply', 'xlink']);
 
 /**
  * Read-only bridge records: `bridge/<kind>/<chain>[/<id>]` (one record, or every record of
@@ -308,6 +310,13 @@ const BRIDGE_RECORD_KINDS = new Set(['chain', 'action', 'event', 'claimable', 's
  */
 async function bridgeQuery(store: ChannelStore, path: string[], query: URLSearchParams): Promise<unknown> {
   const [kind, chain] = path;
+  if (kind === 'xfer' && path.length === 2) {
+    // An inter-channel transfer's record on this channel, by transfer id "epoch.seq" (tombstones included).
+    if (!chain || !/^[0-9]{1,20}\.[0-9]{1,20}$/.test(chain)) throw new HttpError(400, 'BAD_REQUEST', 'a transfer id is "epoch.seq"');
+    const value = await store.record(`xfer/${chain}`);
+    if (value === null) throw new HttpError(404, 'NOT_FOUND', `no transfer ${chain} on this channel`);
+    return value;
+  }
   // Ids may have two segments (`pending/<chain>/<asset>/<seq>`).
   const id = path.length > 2 ? path.slice(2).join('/') : undefined;
   if (!kind || !chain || !/^[a-z][a-z0-9-]{0,31}$/.test(chain)) throw new HttpError(404, 'NOT_FOUND', 'use bridge/<kind>/<chain>[/<id>]');
@@ -322,6 +331,11 @@ async function bridgeQuery(store: ChannelStore, path: string[], query: URLSearch
       const [rec, cursor] = await Promise.all([store.record(`chain/${chain}`), store.record(`chain/${chain}/cursor`)]);
       if (!rec) throw new HttpError(404, 'UNKNOWN_CHAIN', `chain "${chain}" is not registered`);
       return { chain: rec, cursor };
+    }
+    if (SINGLE_RECORD_KINDS.has(kind)) {
+      const value = await store.record(`${kind}/${chain}`);
+      if (value === null) throw new HttpError(404, 'NOT_FOUND', `no ${kind} record for ${chain}`);
+      return value;
     }
     return { records: (await store.records(`${kind}/${chain}/`)).map((r) => r.value) };
   }

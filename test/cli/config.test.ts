@@ -72,9 +72,17 @@ describe('config validation', () => {
     assert.ok(!p.output().includes('never-log-me'), 'the database password appeared in output');
   });
 
-  it('reserved roles say they are not available rather than pretending to run', async () => {
-    const r = await runCli(['coordinator']);
-    assert.equal(r.code, 2);
-    assert.match(r.output, /not available in this release/);
+  it('`klx-bridge coordinator` exits 2 with the reason: no coordinator section, a bad address, a key that is not its address (never printed)', async () => {
+    const none = await runCli(['coordinator', '--config', writeTempJson('cfg.json', good())], { DATABASE_URL: '' });
+    assert.equal(none.code, 2);
+    assert.match(none.output, /no coordinator section/);
+    const bad = await runCli(['coordinator', '--config', writeTempJson('cfg.json', { ...good(), coordinator: { address: 'klxd1nope' } })], { DATABASE_URL: '' });
+    assert.equal(bad.code, 2);
+    assert.match(bad.output, /coordinator\.address/);
+    const key = 'cd'.repeat(32);
+    const other = await runCli(['coordinator', '--config', writeTempJson('cfg.json', { ...good(), coordinator: { address: user('cfg').address } })], { DATABASE_URL: '', KLX_COORDINATOR_KEY: key });
+    assert.equal(other.code, 2);
+    assert.match(other.output, /does not match coordinator\.address/);
+    assert.ok(!other.output.includes(key), 'the key appeared in output');
   });
 });

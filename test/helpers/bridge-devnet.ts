@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createPublicClient, createWalletClient, http, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { BridgeCluster } from '../../relayer/devnet/bridge-cluster.ts';
+import { BridgeCluster, type BridgeClusterOptions } from '../../relayer/devnet/bridge-cluster.ts';
 import { startDevnetEvm, type DevnetEvmChain } from '../../relayer/devnet/evm.ts';
 import { ANVIL_KEY_0, DEVNET_EVM_USER_KEY } from '../../relayer/devnet/evm-keys.ts';
 import { ChannelClient } from '../../relayer/node/client.ts';
@@ -37,6 +37,8 @@ export interface BridgeDevnet {
   cluster: BridgeCluster;
   hub: ChannelClient;
   evm: Record<'ethereum' | 'polygon', EvmSide>;
+  /** The coordinator's API, when the devnet runs one. */
+  coordinatorUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,10 @@ async function rpcCall(url: string, method: string, params: unknown[] = []): Pro
   return body.result;
 }
 
-export async function startBridgeDevnet(label: string, opts: { confirmationBlocks?: number; mineEveryMs?: number; redisUrl?: string } = {}): Promise<BridgeDevnet> {
+export async function startBridgeDevnet(
+  label: string,
+  opts: { confirmationBlocks?: number; mineEveryMs?: number; redisUrl?: string; coordinator?: Omit<BridgeClusterOptions['coordinator'] & object, 'port'> } = {},
+): Promise<BridgeDevnet> {
   const dir = mkdtempSync(join(tmpdir(), `klx-${label}-`));
   const db = await createTestDatabase(label);
   const evm = await startDevnetEvm(dir, await freePort());
@@ -78,6 +83,7 @@ export async function startBridgeDevnet(label: string, opts: { confirmationBlock
   })();
   const schemaPrefix = `t${randomBytes(3).toString('hex')}_`;
   const apiPort = await freePort();
+  const coordinatorPort = opts.coordinator ? await freePort() : null;
   let cluster: BridgeCluster;
   try {
     cluster = await BridgeCluster.start({
@@ -89,6 +95,7 @@ export async function startBridgeDevnet(label: string, opts: { confirmationBlock
       schemaPrefix,
       confirmationBlocks: opts.confirmationBlocks ?? 2,
       fresh: true,
+      ...(opts.coordinator && coordinatorPort ? { coordinator: { ...opts.coordinator, port: coordinatorPort } } : {}),
       ...(process.env.KLX_TEST_ROLE_LOGS ? { onOutput: (role: string, line: string) => console.log(`[${role}] ${line}`) } : {}),
     });
   } catch (e) {
@@ -120,6 +127,7 @@ export async function startBridgeDevnet(label: string, opts: { confirmationBlock
     cluster,
     hub,
     evm: sides,
+    coordinatorUrl: coordinatorPort ? `http://127.0.0.1:${coordinatorPort}` : null,
     async stop() {
       await cluster.stop();
       mining = false;

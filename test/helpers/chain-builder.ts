@@ -10,6 +10,7 @@ import { context } from './channel.ts';
 export class ChainBuilder {
   readonly state = new LedgerState();
   readonly blocks: Block[] = [];
+  private skipMs = 0n;
 
   constructor(
     readonly producer: Ed25519Signer,
@@ -32,15 +33,21 @@ export class ChainBuilder {
         channel: this.channel,
         height,
         prevHash: head.hash,
-        timestampMs: head.timestampMs + 1n,
+        timestampMs: head.timestampMs + 1n + this.skipMs,
         rulesVersion: RULES_VERSION,
         stateCommitment: nextCommitment(head.commitment, height, changes),
       },
     };
   }
 
+  /** The next block's timestamp is `ms` later than it would be (time passing between blocks). */
+  advanceClock(ms: bigint): void {
+    this.skipMs = ms;
+  }
+
   append(tx: SignedTx): Block {
     const { header, changes } = this.nextHeader(tx);
+    this.skipMs = 0n;
     const block = sealBlock(header, tx, this.producer);
     this.accept(block, changes);
     return block;
