@@ -60,7 +60,11 @@ async function waitForRpc(url: string, child: ChildProcess): Promise<void> {
 }
 
 /** Starts the devnet EVM chains and deploys the bridge on each; `stop` kills the nodes it started. */
-export async function startDevnetEvm(dir: string, basePort: number): Promise<{ chains: DevnetEvmChain[]; stop: () => Promise<void> }> {
+/** Ethereum on `base`, Polygon on `base + 1`: the devnet's documented ports. */
+export const evmPorts = (base: number): EvmPorts => ({ ethereum: base, polygon: base + 1 });
+export type EvmPorts = Readonly<Record<'ethereum' | 'polygon', number>>;
+
+export async function startDevnetEvm(dir: string, ports: EvmPorts): Promise<{ chains: DevnetEvmChain[]; stop: () => Promise<void> }> {
   const bin = anvilBinary();
   if (!bin) throw new Error('anvil is not installed (npm package @foundry-rs/anvil): run the install again');
   const children: ChildProcess[] = [];
@@ -79,11 +83,11 @@ export async function startDevnetEvm(dir: string, basePort: number): Promise<{ c
   try {
     const chains: DevnetEvmChain[] = [];
     mkdirSync(join(dir, 'deployments'), { recursive: true });
-    for (const [i, spec] of ([
+    for (const spec of [
       { name: 'ethereum', chainId: 1, klx: 'erc20' },
       { name: 'polygon', chainId: 137, klx: 'bridged' },
-    ] as const).entries()) {
-      const port = basePort + i;
+    ] as const) {
+      const port = ports[spec.name];
       const child = spawn(bin, ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(spec.chainId), '--silent', '--slots-in-an-epoch', '2'], { stdio: 'ignore' });
       children.push(child);
       const rpcUrl = `http://127.0.0.1:${port}`;

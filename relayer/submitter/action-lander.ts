@@ -36,6 +36,8 @@ export interface ActionLanderOptions {
   holdMaxMs?: number;
   /** How long the last inclusion answers wake-ups for the ids it executed without an RPC read (default 3 s). */
   landedAnswerMs?: number;
+  /** The clock (ms), Date.now by default; tests move it instead of sleeping. */
+  now?: () => number;
 }
 
 export interface LandOutcome {
@@ -61,6 +63,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
   private readonly holdBaseMs: number;
   private readonly holdMaxMs: number;
   private readonly landedAnswerMs: number;
+  private readonly now: () => number;
   private payer: string | undefined;
   /** Next payer nonce as this process knows it (an RPC behind a load balancer may lag). */
   private nextNonce: bigint | null = null;
@@ -90,6 +93,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     this.holdBaseMs = o.holdBaseMs ?? 1000;
     this.holdMaxMs = o.holdMaxMs ?? 60_000;
     this.landedAnswerMs = o.landedAnswerMs ?? 3000;
+    this.now = o.now ?? Date.now;
     if (!(this.batchLimit >= 1)) throw new RangeError('batchLimit must be at least 1');
   }
 
@@ -105,7 +109,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
   }
 
   private async landSerial(target: bigint): Promise<LandOutcome> {
-    if (target < this.landedNext && Date.now() - this.landedAt < this.landedAnswerMs) return { nextId: this.landedNext, included: 0 };
+    if (target < this.landedNext && this.now() - this.landedAt < this.landedAnswerMs) return { nextId: this.landedNext, included: 0 };
     let included = 0;
     try {
       for (;;) {
@@ -115,7 +119,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
           await this.recordFinished();
           return { nextId: next, included };
         }
-        const held = this.holdUntil - Date.now();
+        const held = this.holdUntil - this.now();
         if (held > 0) throw new SubmitterError('CHAIN_HELD', `${this.chain}: submissions paused for ${held} ms after a failure`, { chain: this.chain });
         // Anything in flight is resolved first; a resolution may move the counter, so look again.
         if ((await this.resolvePending()) > 0) continue;
@@ -134,7 +138,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
         // A revert or an RPC failure costs fees or load: every queued job would repeat it, so the chain pauses.
         // (A non-retriable error fails each job at once instead: no pause, no repetition.)
         this.failures++;
-        this.holdUntil = Date.now() + Math.min(this.holdMaxMs, this.holdBaseMs * 2 ** Math.min(this.failures - 1, 30));
+        this.holdUntil = this.now() + Math.min(this.holdMaxMs, this.holdBaseMs * 2 ** Math.min(this.failures - 1, 30));
       }
       throw e;
     }
@@ -255,11 +259,11 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
 
   /** Polls until the record is final, within the inclusion bound (a timeout is retriable: the record stays pending). */
   private async awaitFinal(row: StoredSubmission): Promise<void> {
-    const deadline = Date.now() + this.inclusionTimeoutMs;
+    const deadline = this.now() + this.inclusionTimeoutMs;
     for (;;) {
       const state = await this.adapter.submissionState(toRecord(row));
       if (state === 'included' || state === 'reverted') return this.finish(row, state);
-      if (Date.now() >= deadline) {
+      if (this.now() >= deadline) {
         throw new SubmitterError('SUBMISSION_TIMEOUT', `${this.chain}: ${row.txHash} (actions ${row.firstId}..${row.lastId}) is ${state} after ${this.inclusionTimeoutMs} ms`, {
           chain: this.chain,
           txHash: row.txHash,
@@ -274,7 +278,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     if (row.nonce !== null && (this.nextNonce === null || this.nextNonce <= row.nonce)) this.nextNonce = row.nonce + 1n;
     if (state === 'included') {
       if (row.lastId + 1n > this.landedNext) this.landedNext = row.lastId + 1n;
-      this.landedAt = Date.now();
+      this.landedAt = this.now();
       this.emit('landed', this.ev(row));
       return;
     }

@@ -55,7 +55,7 @@ export async function startBridgeDevnet(
 ): Promise<BridgeDevnet> {
   const dir = mkdtempSync(join(tmpdir(), `klx-${label}-`));
   const db = await createTestDatabase(label);
-  const evm = await startDevnetEvm(dir, await freePort());
+  const evm = await startDevnetEvm(dir, { ethereum: await freePort(), polygon: await freePort() });
   const sides = {} as Record<'ethereum' | 'polygon', EvmSide>;
   for (const c of evm.chains) {
     const chain = { id: c.deployment.chainId, name: c.name, nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } };

@@ -71,17 +71,4 @@ export async function waitFor<T>(what: string, f: () => Promise<T | undefined | 
   }
 }
 
-import { createServer } from 'node:net';
-
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../relayer/devnet/services.ts';

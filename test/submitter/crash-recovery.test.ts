@@ -113,7 +113,7 @@ describe('submitter crash between send and receipt', () => {
     const gate = new Promise<void>((r) => (open = r));
     chain.beforePrepare = async () => {
       if (++arrived === 2) open();
-      await Promise.race([gate, sleep(500)]);
+      await Promise.race([gate, new Promise((r) => setTimeout(r, 10_000).unref())]); // the fallback only keeps a broken lock from hanging the test
     };
     const a = fastLander(chain, source, store);
     const b = fastLander(chain, source, store);
@@ -129,7 +129,8 @@ describe('submitter crash between send and receipt', () => {
 
   it('answers wake-ups for ids it just landed without an RPC read, and reads the chain again once that answer expires', async () => {
     const { chain, source } = setup('landed-answer', 5n);
-    const lander = fastLander(chain, source, store, { landedAnswerMs: 200 });
+    let skew = 0; // the lander's clock runs this far ahead: no stall of the test's own process can expire the answer early
+    const lander = fastLander(chain, source, store, { landedAnswerMs: 60_000, now: () => Date.now() + skew });
     assert.equal((await lander.landThrough(5n)).nextId, 6n);
     chain.rpcDown = 1; // a read now would fail
     assert.deepEqual(await lander.landThrough(3n), { nextId: 6n, included: 0 }, 'answered from the landing');
@@ -138,7 +139,7 @@ describe('submitter crash between send and receipt', () => {
     // A reorganisation drops the execution of 4 and 5: after the answer expires, the chain decides again.
     chain.nextActionId = 4n;
     chain.executed.splice(3);
-    await sleep(250);
+    skew += 61_000;
     assert.equal((await lander.landThrough(4n)).nextId, 6n);
     assert.deepEqual(chain.executed, [1n, 2n, 3n, 4n, 5n]);
   });
