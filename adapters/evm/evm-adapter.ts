@@ -188,6 +188,8 @@ export class EvmAdapter implements ChainAdapter {
     const tokens = assets.map((a) => tokenOfAsset(this.chain, a));
     await this.ready();
     await this.requireCanonical(at, 'before the balance read', true);
+    // Before its deployment the bridge held nothing (and its contract answers no call there).
+    if (at.height < this.startBlock) return new Map(assets.map((a) => [a, 0n]));
     const blockNumber = at.height;
     // Free custody, as the contract's own release check computes it: held minus what deferred payouts left claimable.
     const balances = await mapLimit(tokens, READ_CONCURRENCY, async (token) => {

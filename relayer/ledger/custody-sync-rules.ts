@@ -31,6 +31,11 @@ function emptySync(): CustodySyncRecord {
   return { height: '0', blockHash: '', balance: '0', floor: '0', surplus: '0', credited: '0', votes: {} };
 }
 
+/** What identifies one listener's reading: identical readings have identical digests. */
+export function custodySyncDigest(item: CustodySyncItem): string {
+  return toHex(sha256(canonicalBytes({ ...item })));
+}
+
 export function syncCustody(o: StateOverlay, tx: SignedTx<'custody-sync'>): void {
   const { chain } = tx.body;
   const { rec, cursor } = chainOf(o, chain);
@@ -43,7 +48,7 @@ export function syncCustody(o: StateOverlay, tx: SignedTx<'custody-sync'>): void
     const sync = o.get<CustodySyncRecord>(key) ?? emptySync();
     const height = BigInt(item.blockHeight);
     if (height <= BigInt(sync.height)) continue; // a late vote on a height already synced past
-    const digest = toHex(sha256(canonicalBytes(item)));
+    const digest = custodySyncDigest(item);
     const at = sync.votes[item.blockHeight] ?? { byListener: {}, items: {} };
     const mine = at.byListener[tx.sender];
     if (mine === digest) continue;

@@ -15,7 +15,9 @@
  */
 import type { BlockRef, ChainEvent } from '../../adapters/chain-adapter.ts';
 import type { Attestation } from '../ledger/bridge-bodies.ts';
-import { keys, readRecord, type ActionRecord, type ChainCursor, type CustodySyncItem, type CustodySyncRecord, type EventRecord } from '../ledger/bridge-state.ts';
+import { keys, readRecord, type ActionRecord, type ChainCursor, type CustodySyncItem, type CustodySyncRecord, type EventRecord, type VoteRecord } from '../ledger/bridge-state.ts';
+import { attestationDigest } from '../ledger/bridge-rules.ts';
+import { custodySyncDigest } from '../ledger/custody-sync-rules.ts';
 import { KlxError } from '../ledger/errors.ts';
 import { chunksForTx, MAX_ATTESTATIONS_PER_TX, MAX_CUSTODY_SYNC_ITEMS } from '../ledger/bridge-bodies.ts';
 import { TypedEmitter } from '../events.ts';
@@ -124,7 +126,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     snapshotUpTo(final.height + 1n);
     await this.reconcileCustody(final, floor);
     const items = events.map(toAttestation);
-    for (const chunk of chunksForTx(items, MAX_ATTESTATIONS_PER_TX)) {
+    const votes = items.filter((item) => !this.hubCounts(item));
+    for (const chunk of chunksForTx(votes, MAX_ATTESTATIONS_PER_TX)) {
       try {
         await this.hub.submit('attest', { chain: this.name, items: chunk }, this.lane);
       } catch (e) {
@@ -142,10 +145,23 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     for (const e of events) blocks.set(e.block.height.toString(), e.block);
     blocks.set(final.height.toString(), final); // one row per height: the final block may hold events too
     await this.store.advance(this.name, { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) }, [...blocks.values()]);
-    if (items.length > 0) {
-      this.emit('attested', { chain: this.name, count: items.length, firstEventId: items[0]?.eventId ?? '', lastEventId: items[items.length - 1]?.eventId ?? '', finalHeight: final.height });
+    if (votes.length > 0) {
+      this.emit('attested', { chain: this.name, count: votes.length, firstEventId: votes[0]?.eventId ?? '', lastEventId: votes[votes.length - 1]?.eventId ?? '', finalHeight: final.height });
     }
-    return items.length;
+    return votes.length;
+  }
+
+  /**
+   * Whether the verified hub copy already counts this vote: the event is applied, or this
+   * listener's identical vote is recorded. The hub would ignore it, but only after making
+   * a block of it (a late vote, or a repeat after a tick failed past its submission); the
+   * copy can only lag the hub, so a vote it does not show is sent.
+   */
+  private hubCounts(item: Attestation): boolean {
+    const id = BigInt(item.eventId);
+    const cursor = readRecord<ChainCursor>(this.hub.state, keys.cursor(this.name));
+    if (cursor && id < BigInt(cursor.nextEventId)) return true;
+    return readRecord<VoteRecord>(this.hub.state, keys.votes(this.name, id))?.byListener[this.hub.address] === attestationDigest(item);
   }
 
   /**
@@ -218,7 +234,7 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       for (const a of assets) {
         const item = { asset: a.chainAsset, blockHeight: height.toString(), blockHash: block.hash, balance: (balances.get(a.chainAsset) ?? 0n).toString(), floor: (floor.get(a.chainAsset) ?? 0n).toString() };
         this.warnOnDecrease(a.hubAsset, item);
-        items.push(item);
+        if (!this.hubCountsSync(a.hubAsset, item)) items.push(item);
       }
     }
     for (const chunk of chunksForTx(items, MAX_CUSTODY_SYNC_ITEMS)) {
@@ -233,6 +249,14 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const last = blocks[blocks.length - 1];
     if (last) this.emit('custody-synced', { chain: this.name, height: last.height, assets: assets.length });
     return blocks;
+  }
+
+  /** As hubCounts, for a custody reading: the hub synced past its height, or holds this listener's identical vote. */
+  private hubCountsSync(hubAsset: string, item: CustodySyncItem): boolean {
+    const synced = readRecord<CustodySyncRecord>(this.hub.state, keys.custodySync(this.name, hubAsset));
+    if (!synced) return false;
+    if (BigInt(item.blockHeight) <= BigInt(synced.height)) return true;
+    return synced.votes[item.blockHeight]?.byListener[this.hub.address] === custodySyncDigest(item);
   }
 
   private warnOnDecrease(hubAsset: string, item: CustodySyncItem): void {

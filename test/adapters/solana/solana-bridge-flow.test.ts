@@ -149,6 +149,41 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(record<{ halted: string | null }>(keys.cursor(CHAIN))?.halted, null);
   });
 
+  it('a listener sends no vote its hub copy already counts: neither a repeat after a failed tick nor a late vote (event or custody reading) makes a block', async () => {
+    const attestsBy = (who: TestUser) => hub.blocks.filter((blk) => blk.tx.type === 'attest' && blk.tx.sender === who.address).length;
+    /** A store whose first cursor write fails: the tick fails after the hub took its votes. */
+    class FailingOnceStore extends MemoryListenerStore {
+      private failed = false;
+      override advance(chain: string, cursor: ListenerCursor, attested: readonly BlockRef[]): Promise<void> {
+        if (!this.failed) {
+          this.failed = true;
+          return Promise.reject(new Error('the database went away'));
+        }
+        return super.advance(chain, cursor, attested);
+      }
+    }
+    const [l3, l4] = [listeners[3] as TestUser, listeners[4] as TestUser];
+    const eth0 = hub.state.balance(alice.address, 'ETH');
+    await b.deposit({ mint: b.lockMint, amount: 3_000_000n, memo: alice.address });
+    await b.rpc.advance(3);
+    // A listener new to the chain votes first for the new deposit; the earlier events are applied already.
+    const early = new ChainListener(configured(b.adapter()), hubOf(l3), new FailingOnceStore() as unknown as ListenerStore, 7);
+    await assert.rejects(early.tick(), /the database went away/);
+    assert.equal(attestsBy(l3), 1, 'one vote: the new deposit only');
+    await early.tick();
+    assert.equal(attestsBy(l3), 1, 'the retried tick sent no vote again');
+    await runListeners();
+    assert.equal(hub.state.balance(alice.address, 'ETH') - eth0, 3_000_000n * 10n ** 12n, 'credited once the quorum agreed');
+
+    const fresh = new ChainListener(configured(b.adapter()), hubOf(l4), new MemoryListenerStore() as unknown as ListenerStore, 7);
+    await fresh.tick();
+    assert.equal(attestsBy(l4), 0, 'every event the fresh listener sees is already applied: no late vote');
+    const syncsBy = (who: TestUser) => hub.blocks.filter((blk) => blk.tx.type === 'custody-sync' && blk.tx.sender === who.address).length;
+    assert.ok(syncsBy(listeners[0] as TestUser) > 0, 'the quorum synced custody at checkpoints');
+    assert.equal(syncsBy(l4), 0, 'the hub synced custody at or past every checkpoint the fresh listener reads: no late reading');
+    assert.equal(record<{ halted: string | null }>(keys.cursor(CHAIN))?.halted, null);
+  });
+
   /** Approvers (real ActionApprover), the processor's co-signature, the submitter's landing, then the listeners. */
   async function withdrawAndLand(type: 'ETH' | 'KLX', amount: bigint, recipient: string): Promise<ActionRecord> {
     hub.append(f.sign(alice, 'withdraw', { chain: CHAIN, asset: type, amount: amount.toString(), recipient }));
