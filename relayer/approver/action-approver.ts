@@ -24,11 +24,18 @@ export interface ApproverEvents {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const SENT_GRACE_MS = 30_000;
 
 export class ActionApprover extends TypedEmitter<ApproverEvents> {
   private readonly refusedOnce = new Set<string>();
   /** Per chain: the lowest action id that may still be open. */
   private readonly scanFrom = new Map<string, bigint>();
+  /**
+   * Approvals the processor acknowledged that the verified copy may not show yet, by
+   * `chain/actionId`, with when they were sent: not signed and sent again meanwhile (each
+   * repeat is a hub block every role verifies). After SENT_GRACE_MS they are due again.
+   */
+  private readonly sent = new Map<string, number>();
 
   constructor(
     private readonly chains: readonly { chain: ConfiguredChain; signer: ChainSigner; lane: number }[],
@@ -63,7 +70,12 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     if (!cursor || cursor.halted) return 0;
     const { actions: all, firstOpen } = openActions(state, chain.name, this.scanFrom.get(chain.name) ?? 1n);
     this.scanFrom.set(chain.name, firstOpen);
-    const unapproved = (a: ActionRecord) => a.status === 'created' && !a.approvals[this.hub.address];
+    const now = Date.now();
+    for (const [key, at] of this.sent) if (now - at > SENT_GRACE_MS) this.sent.delete(key);
+    for (const a of all) {
+      if (a.status !== 'created' || a.approvals[this.hub.address]) this.sent.delete(`${chain.name}/${a.actionId}`);
+    }
+    const unapproved = (a: ActionRecord) => a.status === 'created' && !a.approvals[this.hub.address] && !this.sent.has(`${chain.name}/${a.actionId}`);
     // Where n + 1 is built against what n leaves on the chain, only the lowest open action is due, once all before it settled.
     const due = chain.adapter.signsAfterPreviousExecuted ? all.slice(0, 1).filter(unapproved) : all.filter(unapproved).slice(0, MAX_SIGNATURES_PER_TX);
     if (due.length === 0) return 0;
@@ -92,7 +104,10 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
       shares.push(shareToBody(unsigned, share));
     }
     if (shares.length === 0) return 0;
-    for (const items of chunksForTx(shares, MAX_SIGNATURES_PER_TX)) await this.hub.submit('approve', { chain: chain.name, items }, c.lane);
+    for (const items of chunksForTx(shares, MAX_SIGNATURES_PER_TX)) {
+      await this.hub.submit('approve', { chain: chain.name, items }, c.lane);
+      for (const i of items) this.sent.set(`${chain.name}/${i.actionId}`, Date.now());
+    }
     this.emit('approved', { chain: chain.name, actionIds: shares.map((s) => s.actionId) });
     return shares.length;
   }

@@ -23,6 +23,22 @@ export function shareToBody(unsigned: UnsignedAction, s: SignatureShare): Signat
   return unsigned.context === '' ? body : { ...body, context: unsigned.context };
 }
 
+/**
+ * Whether at least `quorum` approvals made in `context` name one payload hash: without
+ * that no derivation can reach the quorum, so the costly part (building the action and
+ * recovering signers) is skipped for actions still collecting approvals.
+ */
+export function mayHaveQuorum(a: ActionRecord, context: string, quorum: number): boolean {
+  const counts = new Map<string, number>();
+  for (const s of Object.values(a.approvals)) {
+    if ((s.context ?? '') !== context) continue;
+    const n = (counts.get(s.payloadHash) ?? 0) + 1;
+    if (n >= quorum) return true;
+    counts.set(s.payloadHash, n);
+  }
+  return false;
+}
+
 /** Approver shares of the payload the hub records that verify against the chain's signer set. */
 export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord): SignatureShare[] {
   return Object.values(a.approvals)

@@ -33,33 +33,28 @@ export class ListenerStore {
     };
   }
 
-  /** Advances the cursor and records the attested blocks in one transaction. */
+  /** Advances the cursor and records the attested blocks atomically: one statement, one round trip. */
   async advance(chain: string, cursor: ListenerCursor, attested: readonly BlockRef[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO ${this.s}.listener_cursors (chain, block_height, block_hash, next_event_id, custody_floor, updated_at)
+    await this.pool.query(
+      `WITH cur AS (
+         INSERT INTO ${this.s}.listener_cursors (chain, block_height, block_hash, next_event_id, custody_floor, updated_at)
          VALUES ($1, $2, $3, $4, $5, now())
          ON CONFLICT (chain) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash,
-           next_event_id = EXCLUDED.next_event_id, custody_floor = EXCLUDED.custody_floor, updated_at = now()`,
-        [chain, cursor.block.height.toString(), cursor.block.hash, cursor.nextEventId?.toString() ?? null, JSON.stringify(cursor.custodyFloor)],
-      );
-      if (attested.length > 0) {
-        await client.query(
-          `INSERT INTO ${this.s}.listener_attested_blocks (chain, block_height, block_hash)
-           SELECT $1, h, hs FROM unnest($2::numeric[], $3::text[]) AS t(h, hs)
-           ON CONFLICT (chain, block_height) DO UPDATE SET block_hash = EXCLUDED.block_hash`,
-          [chain, attested.map((b) => b.height.toString()), attested.map((b) => b.hash)],
-        );
-      }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+           next_event_id = EXCLUDED.next_event_id, custody_floor = EXCLUDED.custody_floor, updated_at = now()
+       )
+       INSERT INTO ${this.s}.listener_attested_blocks (chain, block_height, block_hash)
+       SELECT $1, h, hs FROM unnest($6::numeric[], $7::text[]) AS t(h, hs)
+       ON CONFLICT (chain, block_height) DO UPDATE SET block_hash = EXCLUDED.block_hash`,
+      [
+        chain,
+        cursor.block.height.toString(),
+        cursor.block.hash,
+        cursor.nextEventId?.toString() ?? null,
+        JSON.stringify(cursor.custodyFloor),
+        attested.map((b) => b.height.toString()),
+        attested.map((b) => b.hash),
+      ],
+    );
   }
 
   /** The most recent attested blocks (what a reorg check must re-confirm). */

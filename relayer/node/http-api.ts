@@ -21,7 +21,8 @@ import { parseTxJson, type SignedTx } from '../ledger/transaction.ts';
 import type { ChannelProcessor, Receipt } from '../processor/processor.ts';
 import { ChannelStore } from '../store/channel-store.ts';
 import type { BlockNotifier } from './block-notifier.ts';
-import { rowToMessage } from './block-message.ts';
+import { rowToMessage, type BlockMessage } from './block-message.ts';
+import { RecentFrames } from './recent-frames.ts';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
@@ -121,11 +122,11 @@ function parseLimit(s: string | null): number {
 
 export class ChannelNodeApi {
   private server: Server | null = null;
-  private readonly stores = new Map<string, { store: ChannelStore; endpoint: ChannelEndpoint }>();
+  private readonly stores = new Map<string, { store: ChannelStore; endpoint: ChannelEndpoint; frames: RecentFrames }>();
   private readonly streams = new Set<AbortController>();
 
   constructor(private readonly opts: ChannelNodeApiOptions) {
-    for (const e of opts.channels) this.stores.set(e.channel, { store: new ChannelStore(opts.pool, opts.schema, e.channel), endpoint: e });
+    for (const e of opts.channels) this.stores.set(e.channel, { store: new ChannelStore(opts.pool, opts.schema, e.channel), endpoint: e, frames: new RecentFrames() });
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -180,7 +181,7 @@ export class ChannelNodeApi {
     }
     if (method === 'GET' && url.pathname === '/v1/channels') return send(res, 200, await this.health());
     if (parts[0] !== 'v1' || parts[1] !== 'channels') throw new HttpError(404, 'NOT_FOUND', 'no such route');
-    const { store, endpoint } = this.channel(parts[2]);
+    const { store, endpoint, frames } = this.channel(parts[2]);
     const [resource, arg] = [parts[3], parts[4]];
     if (method === 'POST' && resource === 'transactions' && arg === 'batch') {
       if (!endpoint.processor) throw new NotLeaderError(store.channel, 'this node does not produce blocks for this channel');
@@ -224,7 +225,7 @@ export class ChannelNodeApi {
         return send(res, 200, { address, channel: store.channel, nextNonceByLane: await store.noncesOf(address) });
       }
       case 'stream':
-        return this.stream(req, res, store, parseHeight(url.searchParams.get('from') ?? '0', 'from'));
+        return this.stream(req, res, store, frames, parseHeight(url.searchParams.get('from') ?? '0', 'from'));
       case 'bridge':
         return send(res, 200, await bridgeQuery(store, parts.slice(4), url.searchParams));
     }
@@ -273,7 +274,7 @@ export class ChannelNodeApi {
   }
 
   /** Server-Sent Events: catch up from PostgreSQL, then follow commits (notified, with a poll as backstop). */
-  private async stream(req: IncomingMessage, res: ServerResponse, store: ChannelStore, from: bigint): Promise<void> {
+  private async stream(req: IncomingMessage, res: ServerResponse, store: ChannelStore, frames: RecentFrames, from: bigint): Promise<void> {
     if (this.streams.size >= MAX_STREAMS) throw new HttpError(503, 'TOO_MANY_STREAMS', `this node serves at most ${MAX_STREAMS} block streams`);
     const abort = new AbortController();
     this.streams.add(abort);
@@ -283,12 +284,22 @@ export class ChannelNodeApi {
     let next = from;
     try {
       while (!abort.signal.aborted) {
+        // Backpressure: a slow reader makes the stream wait, never the node buffer the chain.
+        const send = async (frame: string) => {
+          next++;
+          if (!res.write(frame)) await drained(res, abort.signal);
+        };
+        const cached = frames.get(next);
+        if (cached !== undefined) {
+          await send(cached);
+          continue;
+        }
         const rows = await store.readBlockRows(next, next + 499n);
         for (const row of rows) {
-          const m = rowToMessage(row);
-          next = row.height + 1n;
-          // Backpressure: a slow reader makes the stream wait, never the node buffer the chain.
-          if (!res.write(`id: ${m.sequence}\nevent: block\ndata: ${JSON.stringify(m)}\n\n`)) await drained(res, abort.signal);
+          if (row.height !== next) throw new Error(`the store returned block ${row.height} where ${next} was due`);
+          const frame = frames.get(row.height) ?? frameOf(rowToMessage(row));
+          frames.put(row.height, frame);
+          await send(frame);
           if (abort.signal.aborted) break;
         }
         if (rows.length < 500) await this.opts.notifier.waitForBlock(store.schema, store.channel, 1000, abort.signal);
@@ -299,6 +310,8 @@ export class ChannelNodeApi {
     }
   }
 }
+
+const frameOf = (m: BlockMessage) => `id: ${m.sequence}\nevent: block\ndata: ${JSON.stringify(m)}\n\n`;
 
 /** Kinds with one record per chain or channel (`<kind>/<name>`), not one per id. */
 const SINGLE_RECORD_KINDS = new Set(['migration-config', 'migration-supply', 'xlink']);

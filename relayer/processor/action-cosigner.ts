@@ -16,7 +16,7 @@ import type { TxBodies } from '../ledger/tx-bodies.ts';
 import { TypedEmitter } from '../events.ts';
 import type { ChannelStore } from '../store/channel-store.ts';
 import { RegistrationMismatch, sameRegistration, type ConfiguredChain } from '../bridge/bridge-setup.ts';
-import { approvalContexts, shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
+import { approvalContexts, mayHaveQuorum, shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
 import type { ChannelProcessor } from './processor.ts';
 
 export interface CosignerEvents {
@@ -91,6 +91,7 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
     for (const a of created) {
       // Approvers built the action against the context they read from the chain; the processor checks each candidate.
       for (const context of approvalContexts(a)) {
+        if (!mayHaveQuorum(a, context, chain.registration.approverQuorum)) continue;
         const unsigned = unsignedOf(chain.adapter, a, context);
         const shares = validApproverShares(chain.adapter, unsigned, a);
         if (shares.length < chain.registration.approverQuorum) continue;

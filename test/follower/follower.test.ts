@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sealBlock, type Block } from '../../relayer/ledger/block.ts';
-import { sha256 } from '../../relayer/ledger/bytes.ts';
+import { sha256, toHex } from '../../relayer/ledger/bytes.ts';
 import { BlockVerificationError } from '../../relayer/ledger/errors.ts';
 import { Ed25519Signer } from '../../relayer/ledger/keys.ts';
 import { HttpBlockSource } from '../../relayer/follower/block-source.ts';
@@ -154,5 +154,27 @@ describe('verifying follower over the block stream', () => {
     await running2;
     assert.ok((verified[0] ?? 0n) > 25n, 'no block was verified twice');
     assert.equal(second.state.balance(bob.address, 'KLX'), 1_000_000_000n + 40n);
+  });
+  it('followers starting at different heights while the node streams to others all verify the same chain (the shared recent frames serve them in order)', async () => {
+    const identity = { ...context(), producer: producerKey().publicKey };
+    const head = BigInt(((await (await fetch(`${node.url}/health`)).json()) as { channels: { head: string }[] }).channels[0]?.head ?? '0');
+    const followers = await Promise.all(['f_a', 'f_b', 'f_c'].map(async (schema) => {
+      const f = new VerifyingFollower({ pool: db.pool, schema, identity });
+      await f.open();
+      return f;
+    }));
+    const aborts = followers.map(() => new AbortController());
+    // The first one streams from genesis (every frame now recent); the others join later, mid-stream.
+    const runs: Promise<void>[] = [(followers[0] as VerifyingFollower).run(new HttpBlockSource(node.url, 'bridge'), (aborts[0] as AbortController).signal)];
+    await waitFor('the first follower at head', () => followers[0]?.height === head);
+    for (let n = 40n; n < 45n; n++) await node.client().submit(transfer(alice, bob.address, 1n, n));
+    runs.push(...followers.slice(1).map((f, i) => f.run(new HttpBlockSource(node.url, 'bridge'), (aborts[i + 1] as AbortController).signal)));
+    for (let n = 45n; n < 60n; n++) await node.client().submit(transfer(alice, bob.address, 1n, n));
+    await waitFor('every follower at the new head', () => followers.every((f) => f.height === head + 20n));
+    for (const a of aborts) a.abort();
+    await Promise.all(runs);
+    const commitments = followers.map((f) => toHex(f.state.head.hash));
+    assert.deepEqual(new Set(commitments).size, 1, 'one chain');
+    for (const f of followers) assert.equal(f.state.balance(bob.address, 'KLX'), 1_000_000_000n + 60n);
   });
 });

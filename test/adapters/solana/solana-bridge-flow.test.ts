@@ -258,4 +258,33 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(await supplyInHubUnits(), locked());
     assert.equal(locked(), 300_000_000n);
   });
+  // Last: it leaves an action with one approval open.
+  it('an approver whose hub copy has not caught up with its own approval does not sign and send it again', async () => {
+    const wallet = Keypair.generate().publicKey.toBase58();
+    hub.append(f.sign(alice, 'withdraw', { chain: CHAIN, asset: 'ETH', amount: (10n ** 18n).toString(), recipient: wallet }));
+    const id = BigInt(record<{ nextActionId: string }>(keys.cursor(CHAIN))?.nextActionId ?? '1') - 1n;
+    const me = approvers[0] as TestUser;
+    // Acknowledged by the processor, not yet in this approver's verified copy.
+    const sent: ReturnType<typeof f.sign>[] = [];
+    const lagging = {
+      get state() {
+        return hub.state;
+      },
+      address: me.address,
+      submit<T extends keyof TxBodies>(type: T, body: TxBodies[T], lane = 0) {
+        sent.push(f.sign(me, type, body, lane));
+        return Promise.resolve({});
+      },
+    } as unknown as HubView;
+    const chain = configured(b.adapter());
+    const role = { chain, signer: chain.adapter.signer(b.seeds.approvers[0] as string), lane: 3 };
+    const approver = new ActionApprover([role], lagging);
+    assert.equal(await approver.tick(role), 1);
+    assert.equal(await approver.tick(role), 0, 'already sent: nothing to do until the copy shows it');
+    assert.equal(sent.length, 1);
+    for (const tx of sent.splice(0)) hub.append(tx);
+    assert.ok(record<ActionRecord>(keys.action(CHAIN, id))?.approvals[me.address], 'the approval is on the hub');
+    assert.equal(await approver.tick(role), 0);
+    assert.equal(sent.length, 0);
+  });
 });

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mayHaveQuorum } from '../../relayer/bridge/action-records.ts';
+import type { ActionRecord } from '../../relayer/ledger/bridge-state.ts';
+import type { SignatureShareBody } from '../../relayer/ledger/bridge-bodies.ts';
+
+const share = (signer: string, payloadHash: string, context?: string): SignatureShareBody => ({
+  actionId: '7',
+  payloadHash,
+  signer,
+  signature: '0x00',
+  ...(context === undefined ? {} : { context }),
+});
+const action = (approvals: SignatureShareBody[]) => ({ approvals: Object.fromEntries(approvals.map((s) => [s.signer, s])) }) as unknown as ActionRecord;
+
+describe('mayHaveQuorum: the cheap test the co-signer makes before deriving and verifying an action', () => {
+  it('needs quorum approvals of one payload hash in one context', () => {
+    assert.equal(mayHaveQuorum(action([]), '', 2), false);
+    assert.equal(mayHaveQuorum(action([share('a', '0x1')]), '', 2), false, 'one approval of two needed');
+    assert.equal(mayHaveQuorum(action([share('a', '0x1'), share('b', '0x2')]), '', 2), false, 'two approvals, two payloads');
+    assert.equal(mayHaveQuorum(action([share('a', '0x1'), share('b', '0x2'), share('c', '0x1')]), '', 2), true);
+    assert.equal(mayHaveQuorum(action([share('a', '0x1', 'n9'), share('b', '0x1', 'n8')]), 'n9', 2), false, 'the same payload in two contexts');
+    assert.equal(mayHaveQuorum(action([share('a', '0x1', 'n9'), share('b', '0x1', 'n9')]), 'n9', 2), true);
+    assert.equal(mayHaveQuorum(action([share('a', '0x1', 'n9'), share('b', '0x1', 'n9')]), '', 2), false, 'no approval in the empty context');
+  });
+});
