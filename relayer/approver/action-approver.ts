@@ -25,6 +25,7 @@ export interface ApproverEvents {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const SENT_GRACE_MS = 30_000;
+const sentKey = (chain: string, actionId: string) => `${chain}/${actionId}`;
 
 export class ActionApprover extends TypedEmitter<ApproverEvents> {
   private readonly refusedOnce = new Set<string>();
@@ -73,9 +74,9 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     const now = Date.now();
     for (const [key, at] of this.sent) if (now - at > SENT_GRACE_MS) this.sent.delete(key);
     for (const a of all) {
-      if (a.status !== 'created' || a.approvals[this.hub.address]) this.sent.delete(`${chain.name}/${a.actionId}`);
+      if (a.status !== 'created' || a.approvals[this.hub.address]) this.sent.delete(sentKey(chain.name, a.actionId));
     }
-    const unapproved = (a: ActionRecord) => a.status === 'created' && !a.approvals[this.hub.address] && !this.sent.has(`${chain.name}/${a.actionId}`);
+    const unapproved = (a: ActionRecord) => a.status === 'created' && !a.approvals[this.hub.address] && !this.sent.has(sentKey(chain.name, a.actionId));
     // Where n + 1 is built against what n leaves on the chain, only the lowest open action is due, once all before it settled.
     const due = chain.adapter.signsAfterPreviousExecuted ? all.slice(0, 1).filter(unapproved) : all.filter(unapproved).slice(0, MAX_SIGNATURES_PER_TX);
     if (due.length === 0) return 0;
@@ -106,7 +107,7 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     if (shares.length === 0) return 0;
     for (const items of chunksForTx(shares, MAX_SIGNATURES_PER_TX)) {
       await this.hub.submit('approve', { chain: chain.name, items }, c.lane);
-      for (const i of items) this.sent.set(`${chain.name}/${i.actionId}`, Date.now());
+      for (const i of items) this.sent.set(sentKey(chain.name, i.actionId), now);
     }
     this.emit('approved', { chain: chain.name, actionIds: shares.map((s) => s.actionId) });
     return shares.length;

@@ -59,11 +59,11 @@ async function waitForRpc(url: string, child: ChildProcess): Promise<void> {
   }
 }
 
-/** Starts the devnet EVM chains and deploys the bridge on each; `stop` kills the nodes it started. */
 /** Ethereum on `base`, Polygon on `base + 1`: the devnet's documented ports. */
 export const evmPorts = (base: number): EvmPorts => ({ ethereum: base, polygon: base + 1 });
 export type EvmPorts = Readonly<Record<'ethereum' | 'polygon', number>>;
 
+/** Starts the devnet EVM chains and deploys the bridge on each; `stop` kills the nodes it started. */
 export async function startDevnetEvm(dir: string, ports: EvmPorts): Promise<{ chains: DevnetEvmChain[]; stop: () => Promise<void> }> {
   const bin = anvilBinary();
   if (!bin) throw new Error('anvil is not installed (npm package @foundry-rs/anvil): run the install again');

@@ -129,7 +129,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     // checkpoint syncs catch (and the hub halts on), so quiet ticks skip the balance reads.
     if (events.length > 0 || checkpoints.length > 0) await this.reconcileCustody(final, floor);
     const items = events.map(toAttestation);
-    const votes = items.filter((item) => !this.hubCounts(item));
+    const applied = BigInt(readRecord<ChainCursor>(this.hub.state, keys.cursor(this.name))?.nextEventId ?? '0');
+    const votes = items.filter((item) => !this.hubCounts(applied, item));
     for (const chunk of chunksForTx(votes, MAX_ATTESTATIONS_PER_TX)) {
       try {
         await this.hub.submit('attest', { chain: this.name, items: chunk }, this.lane);
@@ -155,15 +156,15 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   }
 
   /**
-   * Whether the verified hub copy already counts this vote: the event is applied, or this
+   * Whether the verified hub copy already counts this vote: the event is applied (below
+   * the copy's `nextEventId`), or this
    * listener's identical vote is recorded. The hub would ignore it, but only after making
    * a block of it (a late vote, or a repeat after a tick failed past its submission); the
    * copy can only lag the hub, so a vote it does not show is sent.
    */
-  private hubCounts(item: Attestation): boolean {
+  private hubCounts(nextEventId: bigint, item: Attestation): boolean {
     const id = BigInt(item.eventId);
-    const cursor = readRecord<ChainCursor>(this.hub.state, keys.cursor(this.name));
-    if (cursor && id < BigInt(cursor.nextEventId)) return true;
+    if (id < nextEventId) return true;
     return readRecord<VoteRecord>(this.hub.state, keys.votes(this.name, id))?.byListener[this.hub.address] === attestationDigest(item);
   }
 
@@ -229,6 +230,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     if (assets.length === 0 || floorAt.size === 0) return [];
     const items: CustodySyncItem[] = [];
     const blocks: BlockRef[] = [];
+    // The hub copy's sync record per asset, read once for every checkpoint of this tick.
+    const synced = new Map(assets.map((a) => [a.hubAsset, readRecord<CustodySyncRecord>(this.hub.state, keys.custodySync(this.name, a.hubAsset))]));
     for (const [height, floor] of floorAt) {
       const block = await this.chain.adapter.blockAt(height);
       if (!block) continue; // no block at that height (a skipped slot): every listener skips it alike
@@ -236,8 +239,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       blocks.push(block);
       for (const a of assets) {
         const item = { asset: a.chainAsset, blockHeight: height.toString(), blockHash: block.hash, balance: (balances.get(a.chainAsset) ?? 0n).toString(), floor: (floor.get(a.chainAsset) ?? 0n).toString() };
-        this.warnOnDecrease(a.hubAsset, item);
-        if (!this.hubCountsSync(a.hubAsset, item)) items.push(item);
+        this.warnOnDecrease(synced.get(a.hubAsset), item);
+        if (!this.hubCountsSync(synced.get(a.hubAsset), item)) items.push(item);
       }
     }
     for (const chunk of chunksForTx(items, MAX_CUSTODY_SYNC_ITEMS)) {
@@ -255,15 +258,13 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   }
 
   /** As hubCounts, for a custody reading: the hub synced past its height, or holds this listener's identical vote. */
-  private hubCountsSync(hubAsset: string, item: CustodySyncItem): boolean {
-    const synced = readRecord<CustodySyncRecord>(this.hub.state, keys.custodySync(this.name, hubAsset));
+  private hubCountsSync(synced: CustodySyncRecord | undefined, item: CustodySyncItem): boolean {
     if (!synced) return false;
     if (BigInt(item.blockHeight) <= BigInt(synced.height)) return true;
     return synced.votes[item.blockHeight]?.byListener[this.hub.address] === custodySyncDigest(item);
   }
 
-  private warnOnDecrease(hubAsset: string, item: CustodySyncItem): void {
-    const synced = readRecord<CustodySyncRecord>(this.hub.state, keys.custodySync(this.name, hubAsset));
+  private warnOnDecrease(synced: CustodySyncRecord | undefined, item: CustodySyncItem): void {
     const surplus = BigInt(item.balance) - BigInt(item.floor);
     if (synced && surplus < BigInt(synced.surplus)) {
       const message = `custody of ${item.asset} at block ${item.blockHeight} is ${BigInt(synced.surplus) - surplus} base units below what deposits, releases and top-ups explain: attesting it halts the chain`;

@@ -282,13 +282,13 @@ export class ChannelNodeApi {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
     let next = from;
+    // Backpressure: a slow reader makes the stream wait, never the node buffer the chain.
+    const send = async (frame: string) => {
+      next++;
+      if (!res.write(frame)) await drained(res, abort.signal);
+    };
     try {
       while (!abort.signal.aborted) {
-        // Backpressure: a slow reader makes the stream wait, never the node buffer the chain.
-        const send = async (frame: string) => {
-          next++;
-          if (!res.write(frame)) await drained(res, abort.signal);
-        };
         const cached = frames.get(next);
         if (cached !== undefined) {
           await send(cached);

@@ -57,15 +57,15 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
   let configured: (adapter: SolanaAdapter) => ConfiguredChain;
   let runListeners: () => Promise<void>;
   const record = <T>(key: string) => readRecord<T>(hub.state, key);
-  /** A HubView stand-in: the in-memory hub, transactions signed by `who`. */
-  const hubOf = (who: TestUser) =>
+  /** A HubView stand-in: the in-memory hub, transactions signed by `who`, delivered (appended, by default) as the processor acknowledges them. */
+  const hubOf = (who: TestUser, deliver: (tx: ReturnType<typeof f.sign>) => void = (tx) => hub.append(tx)) =>
     ({
       get state() {
         return hub.state;
       },
       address: who.address,
       submit<T extends keyof TxBodies>(type: T, body: TxBodies[T], lane = 0) {
-        hub.append(f.sign(who, type, body, lane));
+        deliver(f.sign(who, type, body, lane));
         return Promise.resolve({});
       },
     }) as unknown as HubView;
@@ -266,16 +266,7 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     const me = approvers[0] as TestUser;
     // Acknowledged by the processor, not yet in this approver's verified copy.
     const sent: ReturnType<typeof f.sign>[] = [];
-    const lagging = {
-      get state() {
-        return hub.state;
-      },
-      address: me.address,
-      submit<T extends keyof TxBodies>(type: T, body: TxBodies[T], lane = 0) {
-        sent.push(f.sign(me, type, body, lane));
-        return Promise.resolve({});
-      },
-    } as unknown as HubView;
+    const lagging = hubOf(me, (tx) => sent.push(tx));
     const chain = configured(b.adapter());
     const role = { chain, signer: chain.adapter.signer(b.seeds.approvers[0] as string), lane: 3 };
     const approver = new ActionApprover([role], lagging);
