@@ -18,18 +18,18 @@ import {
   TimeoutError,
   createPublicClient,
   defineChain,
-  http,
   type Address,
   type Hex,
 } from 'viem';
 import { KlxError } from '../../relayer/ledger/errors.ts';
 import { ChainRpcError } from '../chain-adapter.ts';
+import { nodeHttpTransport } from './node-http-transport.ts';
 
 export function makeEvmClient(name: string, chainId: number, rpcUrl: string, pollingIntervalMs: number | undefined) {
   return createPublicClient({
     // viem's fee estimation wants a chain; only its id matters here.
     chain: defineChain({ id: chainId, name, nativeCurrency: { name: 'native', symbol: 'NATIVE', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } }),
-    transport: http(rpcUrl, { retryCount: 0 }), // the caller retries, with its own backoff
+    transport: nodeHttpTransport(rpcUrl), // no retries: the caller retries, with its own backoff
     cacheTime: 0, // a cached block number would make head() stale
     ...(pollingIntervalMs === undefined ? {} : { pollingInterval: pollingIntervalMs }),
   });

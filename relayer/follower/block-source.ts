@@ -52,10 +52,12 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncIterable<string>
   let buf = '';
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     buf += decoder.decode(chunk, { stream: true });
+    // A chunk often carries many events (the node writes what is ready at once): cut them by index, copy the rest once.
+    let start = 0;
     let idx: number;
-    while ((idx = buf.indexOf('\n\n')) >= 0) {
-      const event = buf.slice(0, idx);
-      buf = buf.slice(idx + 2);
+    while ((idx = buf.indexOf('\n\n', start)) >= 0) {
+      const event = buf.slice(start, idx);
+      start = idx + 2;
       const data = event
         .split('\n')
         .filter((l) => l.startsWith('data: '))
@@ -63,5 +65,6 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncIterable<string>
         .join('\n');
       if (data) yield data;
     }
+    buf = buf.slice(start);
   }
 }

@@ -10,6 +10,8 @@ import { BLOCKS_NOTIFY_CHANNEL } from '../store/channel-store.ts';
 
 export class BlockNotifier {
   private readonly emitter = new EventEmitter();
+  /** Notifications seen per `schema:channel`, so a waiter can tell it missed one. */
+  private readonly versions = new Map<string, number>();
   private client: pg.Client | null = null;
   private closed = false;
 
@@ -21,7 +23,10 @@ export class BlockNotifier {
     const client = await connectClient(this.databaseUrl);
     client.on('error', () => undefined);
     client.on('notification', (n) => {
-      if (n.channel === BLOCKS_NOTIFY_CHANNEL && n.payload) this.emitter.emit(n.payload.slice(0, n.payload.lastIndexOf(':')));
+      if (n.channel !== BLOCKS_NOTIFY_CHANNEL || !n.payload) return;
+      const key = n.payload.slice(0, n.payload.lastIndexOf(':'));
+      this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+      this.emitter.emit(key);
     });
     client.on('end', () => {
       if (!this.closed) this.reconnect();
@@ -38,10 +43,19 @@ export class BlockNotifier {
     }, delayMs).unref();
   }
 
-  /** Resolves at the next block of (schema, channel), or after `timeoutMs`. */
-  waitForBlock(schema: string, channel: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /** How many commits of (schema, channel) this notifier has seen: pass it to `waitForBlock`. */
+  version(schema: string, channel: string): number {
+    return this.versions.get(`${schema}:${channel}`) ?? 0;
+  }
+
+  /**
+   * Resolves at the next block of (schema, channel), or after `timeoutMs`; at once when a
+   * block came after `seen` (a `version()` read before the caller last looked).
+   */
+  waitForBlock(schema: string, channel: string, timeoutMs: number, signal?: AbortSignal, seen?: number): Promise<void> {
+    const key = `${schema}:${channel}`;
+    if (seen !== undefined && (this.versions.get(key) ?? 0) !== seen) return Promise.resolve();
     return new Promise((resolve) => {
-      const key = `${schema}:${channel}`;
       const done = () => {
         clearTimeout(timer);
         this.emitter.off(key, done);

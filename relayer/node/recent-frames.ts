@@ -5,8 +5,12 @@
  * height is the same for every follower; without this each of N followers would read,
  * decode and encode every new block itself.
  */
+export type FrameLoader = (from: bigint) => Promise<ReadonlyArray<readonly [bigint, string]>>;
+
 export class RecentFrames {
   private readonly frames = new Map<bigint, string>();
+  /** Loads under way, by first height: streams woken by the same commit share one read. */
+  private readonly loads = new Map<bigint, ReturnType<FrameLoader>>();
 
   constructor(private readonly capacity = 2048) {}
 
@@ -19,5 +23,38 @@ export class RecentFrames {
     if (this.frames.has(height)) return;
     this.frames.set(height, frame);
     if (this.frames.size > this.capacity) this.frames.delete(this.frames.keys().next().value as bigint);
+  }
+
+  /**
+   * The consecutive frames from `from` on (at most `maxFrames`, and stopping once `maxBytes`
+   * is reached), so a stream writes what is ready in one write. When `from` is not held,
+   * `load` reads it and what follows, once for every stream asking at the same time.
+   * Empty when the block at `from` does not exist yet.
+   */
+  async from(from: bigint, load: FrameLoader, maxFrames = 500, maxBytes = 1 << 20): Promise<string[]> {
+    const out: string[] = [];
+    let bytes = 0;
+    const take = (frame: string) => {
+      out.push(frame);
+      bytes += frame.length;
+      return out.length < maxFrames && bytes < maxBytes;
+    };
+    let h = from;
+    if (!this.frames.has(h)) {
+      let pending = this.loads.get(h);
+      if (!pending) {
+        pending = load(h).finally(() => this.loads.delete(from));
+        this.loads.set(h, pending);
+        pending.then((got) => got.forEach(([height, frame]) => this.put(height, frame)), () => undefined);
+      }
+      // The loaded frames are used directly: other loads may evict them from the cache meanwhile.
+      for (const [height, frame] of await pending) {
+        if (height !== h) break;
+        h++;
+        if (!take(frame)) return out;
+      }
+    }
+    for (let frame = this.frames.get(h); frame !== undefined; frame = this.frames.get(++h)) if (!take(frame)) break;
+    return out;
   }
 }
