@@ -4,7 +4,7 @@
  * read-your-writes view one transaction executes against, which turns what it wrote
  * into the block's ordered state changes.
  */
-import { canonicalBytes, parseCanonical, type CanonicalValue } from './canonical-json.ts';
+import { canonicalBytes, parseStateRecord, type CanonicalValue } from './canonical-json.ts';
 import type { LedgerState, StateChange } from './state.ts';
 import type { Attestation, ChainRegisterBody, SignatureShareBody } from './bridge-bodies.ts';
 
@@ -197,7 +197,7 @@ export const keys = {
 /** Reads a record from committed state (followers, approvers, API). */
 export function readRecord<T>(state: LedgerState, key: string): T | undefined {
   const v = state.entries.get(key);
-  return v ? (parseCanonical(v) as T) : undefined;
+  return v ? (parseStateRecord(v) as T) : undefined;
 }
 
 /** The state one transaction sees, including its own writes. */
@@ -209,7 +209,7 @@ export class StateOverlay {
 
   get<T>(key: string): T | undefined {
     const v = this.entries.has(key) ? this.entries.get(key) : this.base.entries.get(key);
-    return v ? (parseCanonical(v) as T) : undefined;
+    return v ? (parseStateRecord(v) as T) : undefined;
   }
   set(key: string, value: object): void {
     this.entries.set(key, canonicalBytes(value as CanonicalValue));

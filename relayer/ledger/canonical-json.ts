@@ -31,3 +31,13 @@ export function parseCanonical(bytes: Uint8Array): unknown {
   if (canonicalJson(value) !== text) throw new RangeError('not in canonical form');
   return value;
 }
+
+/**
+ * Parses a state record: bytes this process made with `canonicalBytes` (rules), or loaded
+ * from its own store, which checks them with `parseCanonical` once at load. Skips the
+ * re-encoding check, which cost more than the parse; anything from outside goes through
+ * `parseCanonical`.
+ */
+export function parseStateRecord(bytes: Uint8Array): unknown {
+  return JSON.parse(decoder.decode(bytes)) as unknown;
+}

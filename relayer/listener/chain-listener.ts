@@ -24,7 +24,7 @@ import { chunksForTx, MAX_ATTESTATIONS_PER_TX, MAX_CUSTODY_SYNC_ITEMS } from '..
 import { TypedEmitter } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import type { HubView } from '../bridge/hub-view.ts';
-import type { ListenerStore } from './listener-store.ts';
+import type { ListenerCursor, ListenerStore } from './listener-store.ts';
 
 export interface ChainListenerEvents {
   attested: { chain: string; count: number; firstEventId: string; lastEventId: string; finalHeight: bigint };
@@ -40,6 +40,15 @@ export class ListenerAlarm extends KlxError {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How long a listener keeps a moved cursor in memory only, when its ticks record nothing. */
+const CURSOR_FLUSH_MS = 2_000;
+
+export interface ChainListenerOptions {
+  /** The clock the cursor flush interval is measured with (tests move it by hand). */
+  now?: () => number;
+  cursorFlushMs?: number;
+}
 
 /** Checkpoints attested per tick at most (a listener catching up attests the newest ones only). */
 const MAX_SYNCS_PER_TICK = 4;
@@ -60,14 +69,28 @@ export function toAttestation(e: ChainEvent): Attestation {
 }
 
 export class ChainListener extends TypedEmitter<ChainListenerEvents> {
+  /**
+   * The cursor after the last tick, and when it was last written. A tick that attests or
+   * syncs nothing moves only the block position; that is written every `cursorFlushMs`,
+   * not every tick (a restart rescans from the written cursor, and its votes the hub
+   * already counts are not sent again). Dropped on a halt: the operator's command may
+   * re-anchor the stored cursor.
+   */
+  private memo: { cursor: ListenerCursor; writtenAt: number } | null = null;
+  private readonly now: () => number;
+  private readonly cursorFlushMs: number;
+
   constructor(
     private readonly chain: ConfiguredChain,
     private readonly hub: HubView,
     private readonly store: ListenerStore,
     /** The hub lane this chain's attestations use (one lane per chain: chains never wait for each other). */
     private readonly lane: number,
+    o: ChainListenerOptions = {},
   ) {
     super();
+    this.now = o.now ?? Date.now;
+    this.cursorFlushMs = o.cursorFlushMs ?? CURSOR_FLUSH_MS;
   }
 
   get name(): string {
@@ -90,15 +113,19 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   /** One round of work; returns how many events it attested. */
   async tick(): Promise<number> {
     const { adapter } = this.chain;
-    if (await this.store.halted(this.name)) return 0;
+    if (await this.store.halted(this.name)) {
+      this.memo = null;
+      return 0;
+    }
     const registered = registrationMatches(this.hub.state, this.chain);
     if (registered === null) return 0; // the hub does not carry the chain yet
     if (!registered) throw new RegistrationMismatch(this.name);
-    const cursor = await this.store.cursor(this.name);
+    const cursor = this.memo?.cursor ?? (await this.store.cursor(this.name));
     const changed = await this.changedAttestedBlock(cursor?.block ?? null);
     if (changed) {
       const reason = `block ${changed.height} (${changed.hash}) changed after it was attested: reorganisation beyond the confirmation depth`;
       await this.store.halt(this.name, reason, changed.height);
+      this.memo = null;
       this.emit('halted', { chain: this.name, reason });
       return 0;
     }
@@ -148,7 +175,14 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     for (const b of synced) blocks.set(b.height.toString(), b);
     for (const e of events) blocks.set(e.block.height.toString(), e.block);
     blocks.set(final.height.toString(), final); // one row per height: the final block may hold events too
-    await this.store.advance(this.name, { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) }, [...blocks.values()]);
+    const moved: ListenerCursor = { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) };
+    const now = this.now();
+    if (events.length > 0 || synced.length > 0 || !this.memo || now - this.memo.writtenAt >= this.cursorFlushMs) {
+      await this.store.advance(this.name, moved, [...blocks.values()]);
+      this.memo = { cursor: moved, writtenAt: now };
+    } else {
+      this.memo = { cursor: moved, writtenAt: this.memo.writtenAt };
+    }
     if (votes.length > 0) {
       this.emit('attested', { chain: this.name, count: votes.length, firstEventId: votes[0]?.eventId ?? '', lastEventId: votes[votes.length - 1]?.eventId ?? '', finalHeight: final.height });
     }

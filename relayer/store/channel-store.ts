@@ -6,6 +6,7 @@
  */
 import { decodeBlock, headOf, type Block } from '../ledger/block.ts';
 import { toHex } from '../ledger/bytes.ts';
+import { parseCanonical } from '../ledger/canonical-json.ts';
 import { LedgerState, type StateChange } from '../ledger/state.ts';
 import { schemaIdent, type Queryable } from './db.ts';
 
@@ -173,7 +174,16 @@ export class ChannelStore {
     );
     for (const r of nonces.rows) changes.push({ kind: 'nonce', address: r.address, lane: r.lane, next: BigInt(r.next_nonce) });
     const entries = await this.db.query<{ key: string; value: Buffer }>(`SELECT key, value FROM ${this.s}.entries WHERE channel = $1`, ch);
-    for (const r of entries.rows) changes.push({ kind: 'entry', key: r.key, value: new Uint8Array(r.value) });
+    for (const r of entries.rows) {
+      const value = new Uint8Array(r.value);
+      // Checked once here, so reads of the state can skip the canonical-form check (parseStateRecord).
+      try {
+        parseCanonical(value);
+      } catch (e) {
+        throw new Error(`${this.channel}: stored state record ${r.key} is not canonical JSON (${(e as Error).message})`);
+      }
+      changes.push({ kind: 'entry', key: r.key, value });
+    }
     state.apply(changes);
     const head = await this.db.query<StoredBlockRow>(
       `SELECT height, hash, parent_hash, body, signature, tx_id, tx_type, tx_sender, timestamp_ms FROM ${this.s}.blocks WHERE channel = $1 ORDER BY height DESC LIMIT 1`,

@@ -278,4 +278,37 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(await approver.tick(role), 0);
     assert.equal(sent.length, 0);
   });
+  it('a listener writes a cursor that only moved once per flush interval; a tick that votes or syncs writes at once', async () => {
+    class CountingStore extends MemoryListenerStore {
+      writes = 0;
+      override advance(chain: string, cursor: ListenerCursor, attested: readonly BlockRef[]): Promise<void> {
+        this.writes++;
+        return super.advance(chain, cursor, attested);
+      }
+    }
+    const store = new CountingStore();
+    let now = 0;
+    const heightOf = async () => (await store.cursor())?.block.height ?? -1n;
+    const quiet = { ...configured(b.adapter()), custodySyncBlocks: 1_000_000_000 };
+    const l = new ChainListener(quiet, hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7, { now: () => now, cursorFlushMs: 5_000 });
+    await l.tick();
+    assert.equal(store.writes, 1, 'the first tick writes where it stands');
+    const first = await heightOf();
+    await b.rpc.advance(2);
+    await l.tick();
+    assert.equal(store.writes, 1, 'a quiet tick keeps the moved cursor in memory');
+    now = 5_000;
+    await b.rpc.advance(2);
+    await l.tick();
+    assert.equal(store.writes, 2, 'written once the interval has passed');
+    assert.ok((await heightOf()) > first);
+    // A checkpoint in range makes the tick sync custody: written at once, whatever the clock says.
+    const syncing = new ChainListener(configured(b.adapter()), hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7, { now: () => now, cursorFlushMs: 5_000 });
+    await b.rpc.advance(1);
+    await syncing.tick();
+    assert.equal(store.writes, 3, 'its first tick writes');
+    await b.rpc.advance(8);
+    await syncing.tick();
+    assert.equal(store.writes, 4, 'a tick past a checkpoint writes at once');
+  });
 });
