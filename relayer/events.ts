@@ -35,3 +35,38 @@ export class TypedEmitter<E extends object> {
     this.emitter.emit(event, payload);
   }
 }
+
+/**
+ * Wakeup: lets a work loop sleep until something new happened (a commit, a verified block)
+ * instead of polling, without missing what happened while it worked: read `seen` before
+ * the work, then `wait(seen, ...)` returns at once if anything came since.
+ */
+export class Wakeup {
+  private count = 0;
+  private readonly waiters = new Set<() => void>();
+
+  get seen(): number {
+    return this.count;
+  }
+
+  ring(): void {
+    this.count++;
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves at the first ring after `seen` (at once if one came already), after `ms`, or on abort. */
+  wait(seen: number, ms: number, signal: AbortSignal): Promise<void> {
+    if (this.count !== seen || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+      signal.addEventListener('abort', done);
+    });
+  }
+}

@@ -127,10 +127,6 @@ export class EvmAdapter implements ChainAdapter {
     if (after && after.height > upTo.height) {
       throw new KlxError('BAD_SCAN_RANGE', `${this.chain}: scan start ${after.height} is above its end ${upTo.height}`, false, { chain: this.chain });
     }
-    await this.requireCanonical(upTo, 'since the scan end was read as final', true);
-    // A changed block below the scan start means events already reported may be gone:
-    // retrying cannot fix that, the listener must stop.
-    if (after) await this.requireCanonical(after, 'below the scan start, where events were already reported (the listener must stop)', false);
     let from = after ? after.height + 1n : this.startBlock;
     if (from < this.startBlock) from = this.startBlock;
     const events: ChainEvent[] = [];
@@ -149,7 +145,11 @@ export class EvmAdapter implements ChainAdapter {
         events.push(event);
       }
     }
+    // Confirmed after the logs are read, so one read of each covers the whole scan:
     await this.requireCanonicalBlocks(events.map((e) => e.block));
+    // a changed block below the scan start means events already reported may be gone:
+    // retrying cannot fix that, the listener must stop;
+    if (after) await this.requireCanonical(after, 'below the scan start, where events were already reported (the listener must stop)', false);
     // upTo still canonical means all its ancestors are: nothing changed while reading.
     await this.requireCanonical(upTo, 'during the scan', true);
     return events.sort(byChainPosition);

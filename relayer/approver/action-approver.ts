@@ -12,7 +12,7 @@ import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.t
 import { keys, readRecord, type ActionRecord, type ChainCursor, type EventRecord } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
-import { TypedEmitter } from '../events.ts';
+import { TypedEmitter, Wakeup } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import type { HubView } from '../bridge/hub-view.ts';
 import { openActions, shareToBody, unsignedOf } from '../bridge/action-records.ts';
@@ -23,7 +23,6 @@ export interface ApproverEvents {
   alarm: { chain: string; code: string; message: string };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const SENT_GRACE_MS = 30_000;
 const sentKey = (chain: string, actionId: string) => `${chain}/${actionId}`;
 
@@ -45,19 +44,36 @@ export class ActionApprover extends TypedEmitter<ApproverEvents> {
     super();
   }
 
-  async run(signal: AbortSignal, pollMs = 50): Promise<void> {
-    while (!signal.aborted) {
-      let worked = 0;
-      for (const c of this.chains) {
-        try {
-          worked += await this.tick(c);
-        } catch (e) {
-          if (e instanceof RegistrationMismatch) throw e;
-          this.emit('alarm', { chain: c.chain.name, code: (e as KlxError).code ?? 'ERROR', message: (e as Error).message });
-        }
+  /**
+   * Works whenever its verified hub copy grows (what it approves comes in hub blocks), and
+   * at least every `idleMs` (approvals sent but not seen yet fall due again by the clock).
+   */
+  async run(signal: AbortSignal, idleMs = 1_000): Promise<void> {
+    const blocks = new Wakeup();
+    const ring = () => blocks.ring();
+    this.hub.on('block-verified', ring);
+    try {
+      while (!signal.aborted) {
+        const seen = blocks.seen;
+        if ((await this.round()) === 0) await blocks.wait(seen, idleMs, signal);
       }
-      if (worked === 0) await sleep(pollMs);
+    } finally {
+      this.hub.off('block-verified', ring);
     }
+  }
+
+  /** One pass over every chain; returns how many actions it approved. */
+  private async round(): Promise<number> {
+    let worked = 0;
+    for (const c of this.chains) {
+      try {
+        worked += await this.tick(c);
+      } catch (e) {
+        if (e instanceof RegistrationMismatch) throw e;
+        this.emit('alarm', { chain: c.chain.name, code: (e as KlxError).code ?? 'ERROR', message: (e as Error).message });
+      }
+    }
+    return worked;
   }
 
   /** Approves what is due on one chain; returns how many actions it approved. */

@@ -113,7 +113,9 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   /** One round of work; returns how many events it attested. */
   async tick(): Promise<number> {
     const { adapter } = this.chain;
-    if (await this.store.halted(this.name)) {
+    // Only this listener halts itself, and an operator clears a halt; so while it runs unhalted
+    // the flag is read when the cursor is due to be written, not every tick.
+    if ((!this.memo || this.now() - this.memo.writtenAt >= this.cursorFlushMs) && (await this.store.halted(this.name))) {
       this.memo = null;
       return 0;
     }

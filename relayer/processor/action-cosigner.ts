@@ -13,7 +13,7 @@ import type { Ed25519Signer } from '../ledger/keys.ts';
 import { addressFromPublicKey } from '../ledger/address.ts';
 import { signTx, type ChannelContext } from '../ledger/transaction.ts';
 import type { TxBodies } from '../ledger/tx-bodies.ts';
-import { TypedEmitter } from '../events.ts';
+import { TypedEmitter, Wakeup } from '../events.ts';
 import type { ChannelStore } from '../store/channel-store.ts';
 import { RegistrationMismatch, sameRegistration, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import { approvalContexts, mayHaveQuorum, shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
@@ -29,11 +29,12 @@ export interface CosignerEvents {
 const REGISTER_LANE = 1;
 const COSIGN_LANE = 2;
 const OVERRIDE_LANE = 3;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ActionCosigner extends TypedEmitter<CosignerEvents> {
   private readonly address: string;
   private readonly nonces = new Map<number, bigint>();
+  /** Rung at each commit of the processor's channel: only a new block can bring new approvals. */
+  private readonly commits = new Wakeup();
 
   constructor(
     private readonly processor: ChannelProcessor,
@@ -44,10 +45,16 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
   ) {
     super();
     this.address = addressFromPublicKey(context.addressPrefix, producer.publicKey);
+    processor.on('blocks-committed', () => this.commits.ring());
   }
 
-  async run(signal: AbortSignal, pollMs = 20): Promise<void> {
+  /**
+   * Works whenever the processor commits blocks (approvals arrive as blocks), and at least
+   * every `idleMs` (leadership changes, a retry after an alarm).
+   */
+  async run(signal: AbortSignal, idleMs = 1_000): Promise<void> {
     while (!signal.aborted) {
+      const seen = this.commits.seen;
       let worked = 0;
       if (this.processor.isLeader) {
         for (const c of this.chains) {
@@ -59,7 +66,7 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
           }
         }
       }
-      if (worked === 0) await sleep(pollMs);
+      if (worked === 0) await this.commits.wait(seen, idleMs, signal);
     }
   }
 

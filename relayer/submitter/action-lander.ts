@@ -101,7 +101,7 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     return this.adapter.nextExecutableId();
   }
 
-  /** Lands every action up to `actionId` (and whatever else fits in the last batch). Calls run one at a time. */
+  /** Lands every action up to `actionId`, and then what else is signed already. Calls run one at a time. */
   landThrough(actionId: bigint): Promise<LandOutcome> {
     const run = this.tail.then(() => this.landSerial(actionId));
     this.tail = run.catch(() => undefined);
@@ -114,22 +114,31 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     try {
       for (;;) {
         const next = await this.adapter.nextExecutableId();
-        if (next > target) {
+        // Past the target, what is signed already lands too: a job is a wake-up, and the jobs
+        // queued behind this one would each cost a queue round trip before landing anything.
+        const beyond = next > target;
+        if (beyond && (await this.source.signedActions(this.chain, next, 1)).length === 0) {
           if (included > 0) this.failures = 0;
           await this.recordFinished();
           return { nextId: next, included };
         }
-        const held = this.holdUntil - this.now();
-        if (held > 0) throw new SubmitterError('CHAIN_HELD', `${this.chain}: submissions paused for ${held} ms after a failure`, { chain: this.chain });
-        // Anything in flight is resolved first; a resolution may move the counter, so look again.
-        if ((await this.resolvePending()) > 0) continue;
-        const batch = await this.batchFrom(next);
-        const record = await this.submit(batch);
-        await this.awaitFinal(record);
-        included++;
-        const after = await this.adapter.nextExecutableId();
-        if (after <= record.firstId) {
-          throw new SubmitterError('NO_PROGRESS', `${this.chain}: ${record.txHash} was included but the next id is still ${after}`, { chain: this.chain });
+        try {
+          const held = this.holdUntil - this.now();
+          if (held > 0) throw new SubmitterError('CHAIN_HELD', `${this.chain}: submissions paused for ${held} ms after a failure`, { chain: this.chain });
+          // Anything in flight is resolved first; a resolution may move the counter, so look again.
+          if ((await this.resolvePending()) > 0) continue;
+          const batch = await this.batchFrom(next);
+          const record = await this.submit(batch);
+          await this.awaitFinal(record);
+          included++;
+          const after = await this.adapter.nextExecutableId();
+          if (after <= record.firstId) {
+            throw new SubmitterError('NO_PROGRESS', `${this.chain}: ${record.txHash} was included but the next id is still ${after}`, { chain: this.chain });
+          }
+        } catch (e) {
+          // This job's target is landed: a failure beyond it belongs to the job of the failing id.
+          if (beyond) return { nextId: next, included };
+          throw e;
         }
       }
     } catch (e) {

@@ -44,6 +44,9 @@ class MemoryListenerStore {
     this.halt_ = { reason, height: height?.toString() ?? null };
     return Promise.resolve();
   }
+  clearHalt(): void {
+    this.halt_ = null;
+  }
 }
 
 describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, against the hub rules', () => {
@@ -302,6 +305,13 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     await l.tick();
     assert.equal(store.writes, 2, 'written once the interval has passed');
     assert.ok((await heightOf()) > first);
+    // The halt flag is read again at least once per interval.
+    await store.halt(CHAIN, 'halted for the test', null);
+    now = 10_000;
+    await b.rpc.advance(2);
+    await l.tick();
+    assert.equal(store.writes, 2, 'a halted listener writes nothing');
+    store.clearHalt();
     // A checkpoint in range makes the tick sync custody: written at once, whatever the clock says.
     const syncing = new ChainListener(configured(b.adapter()), hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7, { now: () => now, cursorFlushMs: 5_000 });
     await b.rpc.advance(1);

@@ -1,0 +1,47 @@
+/** ActionLander: a queue job is a wake-up; landing goes on past its target while actions are signed. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { KlxError } from '../../relayer/ledger/errors.ts';
+import type { SubmissionStore } from '../../relayer/submitter/submission-store.ts';
+import { CounterChain, signedAction } from '../helpers/counter-chain.ts';
+import type { TestDatabase } from '../helpers/db.ts';
+import { MemoryActionSource } from '../helpers/memory-action-source.ts';
+import { assertExecutedOnce, assertSubmittedInOrder, fastLander, range, submitterDatabase } from '../helpers/submitter-fixture.ts';
+
+describe('ActionLander past its target', () => {
+  let db: TestDatabase;
+  let store: SubmissionStore;
+  before(async () => ({ db, store } = await submitterDatabase('submitter_lander')));
+  after(async () => db?.drop());
+
+  function setup(chainName: string, n: bigint) {
+    const chain = new CounterChain(chainName);
+    const source = new MemoryActionSource();
+    for (const id of range(1n, n)) source.sign(signedAction(chainName, id));
+    return { chain, source };
+  }
+
+  it('lands everything already signed, in order, not only up to the job that woke it', async () => {
+    const { chain, source } = setup('beyond', 40n);
+    const out = await fastLander(chain, source, store, { batchLimit: 8 }).landThrough(1n);
+    assert.equal(out.nextId, 41n);
+    assert.equal(out.included, 5);
+    assertExecutedOnce(chain, 1n, 40n);
+    assertSubmittedInOrder(chain);
+  });
+
+  it('leaves a failure past its target to the job of the failing id', async () => {
+    const { chain, source } = setup('beyond-failing', 20n);
+    chain.failBroadcasts.set(12n, 1_000);
+    const lander = fastLander(chain, source, store, { batchLimit: 4 });
+    const out = await lander.landThrough(3n);
+    assert.equal(out.nextId, 9n, 'landed 1..8; the batch 9..12 failed');
+    assertExecutedOnce(chain, 1n, 8n);
+    await assert.rejects(lander.landThrough(12n), (e) => (e as KlxError).retriable === true);
+    chain.failBroadcasts.clear();
+    await new Promise((r) => setTimeout(r, 50)); // the lander's hold after the failure (40 ms at most here)
+    assert.equal((await lander.landThrough(12n)).nextId, 21n);
+    assertExecutedOnce(chain, 1n, 20n);
+    assertSubmittedInOrder(chain);
+  });
+});
