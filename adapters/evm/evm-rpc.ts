@@ -120,6 +120,16 @@ export function submissionGasFloor(actions: number, approverQuorum: number): big
 }
 
 export async function submissionGasLimit(client: EvmClient, chain: string, tx: { from: Address; to: Address; data: Hex }, floor: bigint): Promise<bigint> {
+  // One execution with five sixths of the floor: if that suffices, the floor keeps the 20%
+  // margin the padded estimate would give, so the floor is the answer. The estimate's search
+  // runs the whole batch a dozen times or more (about 1 s for 64 actions on anvil here).
+  try {
+    await client.call({ account: tx.from, to: tx.to, data: tx.data, gas: (floor * 5n) / 6n });
+    return floor;
+  } catch {
+    // Out of gas at that limit (nodes report it as an internal error), a revert, or a failed
+    // request: the estimate decides, as it always did, and reports its own failure.
+  }
   try {
     const estimate = await client.estimateGas({ account: tx.from, to: tx.to, data: tx.data });
     const padded = (estimate * 6n) / 5n;

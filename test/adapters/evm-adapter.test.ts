@@ -12,6 +12,7 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  encodeFunctionData,
   erc20Abi,
   getAddress,
   http,
@@ -29,7 +30,7 @@ import { ChainRpcError, type ChainAdapter, type ChainAssetSpec, type SignatureSh
 import { deployEvmBridge, type EvmValidatorSet } from '../../adapters/evm/deploy.ts';
 import type { EvmDeployment } from '../../adapters/evm/deployment.ts';
 import { EvmAdapter, type EvmConfirmations } from '../../adapters/evm/evm-adapter.ts';
-import { submissionGasFloor } from '../../adapters/evm/evm-rpc.ts';
+import { makeEvmClient, submissionGasFloor, submissionGasLimit } from '../../adapters/evm/evm-rpc.ts';
 import { klxBridgeAbi } from '../../adapters/evm/evm-codec.ts';
 import { ANVIL_ADDRESS_0, ANVIL_KEY_0, startAnvil, type Anvil } from '../helpers/anvil.ts';
 import { freePort } from '../helpers/processes.ts';
@@ -311,6 +312,18 @@ for (const config of CONFIGS) {
         assert.deepEqual(await a.checkReorg([mid, last]), mid);
         assert.deepEqual(await a.checkReorg([last]), last, 'a block that no longer exists');
         await h.advance(1);
+      });
+
+      it('gas limit: the floor when one run at five sixths of it suffices, else the padded estimate; the floor for a revert', async () => {
+        const client = makeEvmClient(config.chain, config.chainId, h.anvil.url, 20);
+        const token = h.deployment.klxToken as Address;
+        const approve = { from: ANVIL_ADDRESS_0 as Address, to: token, data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [h.recipient() as Address, 1n] }) };
+        assert.equal(await submissionGasLimit(client, config.chain, approve, 1_000_000n), 1_000_000n);
+        const estimate = await client.estimateGas({ account: approve.from, to: approve.to, data: approve.data });
+        // Five sixths of the estimate cannot run it: out of gas, so the padded estimate decides.
+        assert.equal(await submissionGasLimit(client, config.chain, approve, estimate), (estimate * 6n) / 5n);
+        const steal = { ...approve, data: encodeFunctionData({ abi: erc20Abi, functionName: 'transferFrom', args: [h.recipient() as Address, ANVIL_ADDRESS_0 as Address, 1n] }) };
+        assert.equal(await submissionGasLimit(client, config.chain, steal, 100_000n), 100_000n, 'a revert now may not be one at inclusion: the floor');
       });
 
       it('refuses a tampered signed action before sending anything, and pads gas above the payout bound', async () => {
