@@ -46,6 +46,7 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
     super();
     this.address = addressFromPublicKey(context.addressPrefix, producer.publicKey);
     processor.on('blocks-committed', () => this.commits.ring());
+    processor.on('leader-elected', () => this.commits.ring()); // registers the chains at once
   }
 
   /**

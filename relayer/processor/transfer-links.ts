@@ -55,13 +55,16 @@ export class TransferLinks {
     return out;
   }
 
-  /** Submits the links and migration config this channel lacks (or whose content changed). Returns how many. */
-  async ensureLinks(): Promise<number> {
+  /**
+   * Submits the links and migration config this channel lacks (or whose content changed).
+   * Returns how many, or null when it cannot yet: the migration's chain registers first.
+   */
+  async ensureLinks(): Promise<number | null> {
     let sent = 0;
     const address = addressFromPublicKey(this.o.context.addressPrefix, this.o.producer.publicKey);
     const wanted: [string, keyof TxBodies, object][] = this.o.links.map((l) => [`xlink/${l.peer}`, 'channel-link', l]);
     if (this.o.migration) {
-      if ((await this.o.store.record(`chain/${this.o.migration.chain}`)) === null) return 0; // the chain registers first
+      if ((await this.o.store.record(`chain/${this.o.migration.chain}`)) === null) return null; // the chain registers first
       wanted.push([`migration-config/${this.o.migration.chain}`, 'migration-config', this.o.migration]);
     }
     for (const [key, type, body] of wanted) {
@@ -78,7 +81,8 @@ export class TransferLinks {
     let linked = false;
     while (!signal.aborted) {
       if (this.o.processor.isLeader) {
-        if (!linked) linked = (await this.ensureLinks().catch(() => -1)) === 0;
+        // Linked once a pass finds nothing left to send (not while the chain is unregistered).
+        if (!linked) linked = (await this.ensureLinks().catch(() => null)) === 0;
         await this.resolver.once().catch(() => undefined);
       }
       await new Promise((r) => setTimeout(r, everyMs));
