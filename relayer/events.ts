@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 export interface ProcessorEvents {
   'leader-elected': { channel: string; instance: string; height: bigint };
   'leadership-lost': { channel: string; instance: string; reason: string };
-  'blocks-committed': { channel: string; fromHeight: bigint; toHeight: bigint; count: number; writeMs: number };
+  'blocks-committed': { channel: string; fromHeight: bigint; toHeight: bigint; count: number; writeMs: number; /** Distinct transaction types in the batch. */ txTypes: readonly string[] };
   'tx-rejected': { channel: string; code: string };
   /** Campaigning or taking over failed (database unreachable, ...); it retries. */
   'campaign-error': { channel: string; instance: string; message: string };

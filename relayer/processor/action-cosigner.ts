@@ -28,6 +28,11 @@ export interface CosignerEvents {
 
 const REGISTER_LANE = 1;
 const COSIGN_LANE = 2;
+/**
+ * Transactions that never give the co-signer work (it co-signs after approvals and confirms
+ * overrides last): commits of only these do not wake it. The hub's busiest kinds.
+ */
+const NO_COSIGNER_WORK = new Set(['withdraw', 'attest', 'custody-sync', 'cosign', 'transfer', 'withdraw-cancel']);
 const OVERRIDE_LANE = 3;
 
 export class ActionCosigner extends TypedEmitter<CosignerEvents> {
@@ -45,7 +50,9 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
   ) {
     super();
     this.address = addressFromPublicKey(context.addressPrefix, producer.publicKey);
-    processor.on('blocks-committed', () => this.commits.ring());
+    processor.on('blocks-committed', (e) => {
+      if (e.txTypes.some((t) => !NO_COSIGNER_WORK.has(t))) this.commits.ring();
+    });
     processor.on('leader-elected', () => this.commits.ring()); // registers the chains at once
   }
 

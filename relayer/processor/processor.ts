@@ -285,7 +285,7 @@ export class ChannelProcessor extends TypedEmitter<ProcessorEvents> {
       }
       const first = blocks[0] as Block;
       const last = blocks[blocks.length - 1] as Block;
-      this.emit('blocks-committed', { channel: this.channel, fromHeight: first.height, toHeight: last.height, count: blocks.length, writeMs: performance.now() - t0 });
+      this.emit('blocks-committed', { channel: this.channel, fromHeight: first.height, toHeight: last.height, count: blocks.length, writeMs: performance.now() - t0, txTypes: [...new Set(blocks.map((b) => b.tx.type))] });
     }
     for (const { p, block } of accepted) {
       p.resolve({ txId: toHex(p.tx.id), channel: this.channel, height: block.height.toString(), blockHash: toHex(block.hash), duplicate: false });
