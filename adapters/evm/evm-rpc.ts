@@ -82,6 +82,9 @@ export function isTransient(err: unknown): boolean {
   }
   if (err.walk((e) => e instanceof TimeoutError || e instanceof SocketClosedError)) return true;
   if (err.walk((e) => e instanceof LimitExceededRpcError || e instanceof ResourceUnavailableRpcError || e instanceof InternalRpcError)) return true;
+  // A JSON-RPC error sent with a 429 or 5xx status (rate limits with a provider's own code).
+  const rpcError = err.walk((e) => e instanceof RpcRequestError);
+  if (rpcError instanceof RpcRequestError && rpcError.status !== undefined && (rpcError.status >= 500 || rpcError.status === 429)) return true;
   // Any other answer from the node is its final word on this request.
   return err.walk((e) => e instanceof RpcRequestError) === null;
 }

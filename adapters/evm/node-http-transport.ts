@@ -4,11 +4,13 @@
  * viem's own `http` transport goes through `fetch`: on these machines one call costs
  * 0.8–1.4 ms of CPU, against 0.3–0.4 ms here (scratch measurement, getBlock on anvil).
  * Listeners make several calls per chain every poll, so this is most of their idle work.
- * Failures are reported with the same viem error classes the `http` transport throws,
- * so `isTransient` and the revert checks read them the same way:
+ * Failures are reported as viem's `http` transport reports them, so `isTransient` and the
+ * revert checks read them the same way:
  *  - the node's JSON-RPC error: RpcRequestError (viem then maps it by code);
- *  - a non-2xx answer without one, a socket error, an oversized body: HttpRequestError;
- *  - no answer within `timeoutMs`: TimeoutError.
+ *  - a non-2xx answer without a well-formed one: HttpRequestError with the status;
+ *  - a 2xx answer that is not JSON, a socket error, an oversized body: HttpRequestError;
+ *  - no complete answer within `timeoutMs`: TimeoutError.
+ * Redirects are not followed (a JSON-RPC endpoint does not move).
  * Credentials in the URL become a basic Authorization header, as viem does. Messages
  * carry the URL; callers strip URLs before logging (errorSummary).
  */
@@ -57,7 +59,9 @@ export function nodeHttpTransport(rpcUrl: string, o: NodeHttpTransportOptions = 
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new TimedOut()));
+      // One deadline for the whole request (waiting for a socket, sending, reading), as viem's.
+      const deadline = setTimeout(() => req.destroy(new TimedOut()), timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', reject);
       req.end(payload);
     });
@@ -79,19 +83,29 @@ export function nodeHttpTransport(rpcUrl: string, o: NodeHttpTransportOptions = 
           if (err instanceof TimedOut) throw new TimeoutError({ body, url });
           throw new HttpRequestError({ body, cause: err as Error, url });
         }
-        let answer: RpcAnswer | undefined;
+        const ok = status >= 200 && status < 300;
+        let answer: RpcAnswer;
         try {
-          answer = JSON.parse(text) as RpcAnswer;
-        } catch {
-          answer = undefined;
+          answer = JSON.parse(text || '{}') as RpcAnswer;
+        } catch (err) {
+          // A 2xx answer that is not JSON (a proxy's page, a cut-off body): a transport failure, as viem reports it.
+          if (ok) throw new HttpRequestError({ body, cause: err as Error, url });
+          answer = { error: text as never };
         }
-        if (answer && typeof answer === 'object' && answer.error) throw new RpcRequestError({ body, error: answer.error, url, status });
-        if (status < 200 || status >= 300 || !answer || typeof answer !== 'object') {
-          throw new HttpRequestError({ body, details: text.slice(0, 200) || `HTTP ${status}`, status, url });
+        if (!ok) {
+          // A well-formed JSON-RPC error keeps its class (and the status, for 429 and 5xx); anything else is an HTTP failure.
+          if (isRpcError(answer)) throw new RpcRequestError({ body, error: answer.error, url, status });
+          throw new HttpRequestError({ body, details: JSON.stringify(answer.error ?? answer).slice(0, 200) || `HTTP ${status}`, status, url });
         }
-        return answer.result;
+        if (answer?.error) throw new RpcRequestError({ body, error: answer.error, url });
+        return answer?.result;
       }) as EIP1193RequestFn,
     });
 }
 
 class TimedOut extends Error {}
+
+function isRpcError(a: unknown): a is { error: { code: number; message: string; data?: unknown } } {
+  const e = (a as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return typeof e?.code === 'number' && typeof e.message === 'string';
+}

@@ -113,9 +113,10 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   /** One round of work; returns how many events it attested. */
   async tick(): Promise<number> {
     const { adapter } = this.chain;
-    // Only this listener halts itself, and an operator clears a halt; so while it runs unhalted
-    // the flag is read when the cursor is due to be written, not every tick.
-    if ((!this.memo || this.now() - this.memo.writtenAt >= this.cursorFlushMs) && (await this.store.halted(this.name))) {
+    // The flag is read when the cursor is due to be written, and before anything is sent
+    // (below): quiet ticks of a running listener need not read it.
+    const haltRead = !this.memo || this.now() - this.memo.writtenAt >= this.cursorFlushMs;
+    if (haltRead && (await this.store.halted(this.name))) {
       this.memo = null;
       return 0;
     }
@@ -160,6 +161,10 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const items = events.map(toAttestation);
     const applied = BigInt(readRecord<ChainCursor>(this.hub.state, keys.cursor(this.name))?.nextEventId ?? '0');
     const votes = items.filter((item) => !this.hubCounts(applied, item));
+    if (!haltRead && (votes.length > 0 || checkpoints.length > 0) && (await this.store.halted(this.name))) {
+      this.memo = null;
+      return 0;
+    }
     for (const chunk of chunksForTx(votes, MAX_ATTESTATIONS_PER_TX)) {
       try {
         await this.hub.submit('attest', { chain: this.name, items: chunk }, this.lane);

@@ -293,7 +293,7 @@ export class ChannelNodeApi {
       while (!abort.signal.aborted) {
         // Read before loading: a commit between the load and the wait then wakes the wait at once.
         const seen = this.opts.notifier.version(store.schema, store.channel);
-        const ready = await frames.from(next, load);
+        const ready = await frames.from(next, load, { seen });
         if (ready.length === 0) {
           await this.opts.notifier.waitForBlock(store.schema, store.channel, 1000, abort.signal, seen);
           continue;

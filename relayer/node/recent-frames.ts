@@ -9,8 +9,12 @@ export type FrameLoader = (from: bigint) => Promise<ReadonlyArray<readonly [bigi
 
 export class RecentFrames {
   private readonly frames = new Map<bigint, string>();
-  /** Loads under way, by first height: streams woken by the same commit share one read. */
-  private readonly loads = new Map<bigint, ReturnType<FrameLoader>>();
+  /**
+   * Loads under way, by first height, with the commit count (BlockNotifier version) seen
+   * when each started: streams woken by the same commit share one read, and a stream that
+   * saw a later commit does not join a read that may have started before it.
+   */
+  private readonly loads = new Map<bigint, { seen: number; frames: ReturnType<FrameLoader> }>();
 
   constructor(private readonly capacity = 2048) {}
 
@@ -31,7 +35,10 @@ export class RecentFrames {
    * `load` reads it and what follows, once for every stream asking at the same time.
    * Empty when the block at `from` does not exist yet.
    */
-  async from(from: bigint, load: FrameLoader, maxFrames = 500, maxBytes = 1 << 20): Promise<string[]> {
+  async from(from: bigint, load: FrameLoader, o: { seen?: number; maxFrames?: number; maxBytes?: number } = {}): Promise<string[]> {
+    const seen = o.seen ?? 0;
+    const maxFrames = o.maxFrames ?? 500;
+    const maxBytes = o.maxBytes ?? 1 << 20;
     const out: string[] = [];
     let bytes = 0;
     const take = (frame: string) => {
@@ -42,13 +49,19 @@ export class RecentFrames {
     let h = from;
     if (!this.frames.has(h)) {
       let pending = this.loads.get(h);
-      if (!pending) {
-        pending = load(h).finally(() => this.loads.delete(from));
-        this.loads.set(h, pending);
-        pending.then((got) => got.forEach(([height, frame]) => this.put(height, frame)), () => undefined);
+      if (!pending || pending.seen < seen) {
+        const entry = { seen, frames: load(h) };
+        entry.frames.then(
+          (got) => got.forEach(([height, frame]) => this.put(height, frame)),
+          () => undefined,
+        ).finally(() => {
+          if (this.loads.get(from) === entry) this.loads.delete(from);
+        });
+        this.loads.set(h, entry);
+        pending = entry;
       }
       // The loaded frames are used directly: other loads may evict them from the cache meanwhile.
-      for (const [height, frame] of await pending) {
+      for (const [height, frame] of await pending.frames) {
         if (height !== h) break;
         h++;
         if (!take(frame)) return out;

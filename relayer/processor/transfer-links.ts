@@ -57,15 +57,18 @@ export class TransferLinks {
 
   /**
    * Submits the links and migration config this channel lacks (or whose content changed).
-   * Returns how many, or null when it cannot yet: the migration's chain registers first.
+   * Returns how many, or null while the migration config must wait for its chain to register
+   * (the links are sent meanwhile).
    */
   async ensureLinks(): Promise<number | null> {
     let sent = 0;
     const address = addressFromPublicKey(this.o.context.addressPrefix, this.o.producer.publicKey);
     const wanted: [string, keyof TxBodies, object][] = this.o.links.map((l) => [`xlink/${l.peer}`, 'channel-link', l]);
+    let waiting = false;
     if (this.o.migration) {
-      if ((await this.o.store.record(`chain/${this.o.migration.chain}`)) === null) return null; // the chain registers first
-      wanted.push([`migration-config/${this.o.migration.chain}`, 'migration-config', this.o.migration]);
+      // The migration's chain registers first; the links need not wait for it.
+      if ((await this.o.store.record(`chain/${this.o.migration.chain}`)) === null) waiting = true;
+      else wanted.push([`migration-config/${this.o.migration.chain}`, 'migration-config', this.o.migration]);
     }
     for (const [key, type, body] of wanted) {
       const have = await this.o.store.record(key);
@@ -74,7 +77,7 @@ export class TransferLinks {
       await this.o.processor.submit(signTx({ ...this.o.context, type, sender: address, lane: LINK_LANE, nonce, body: body as never }, this.o.producer));
       sent++;
     }
-    return sent;
+    return waiting ? null : sent;
   }
 
   async run(signal: AbortSignal, everyMs = 1000): Promise<void> {

@@ -17,6 +17,9 @@ import { SubmitterError, WAITING_CODES, asKlxError } from './errors.ts';
 import type { SubmitterEvents } from './events.ts';
 import type { StoredSubmission, SubmissionStore } from './submission-store.ts';
 
+/** Transactions a job lands past its own id before it ends (the jobs behind it go on). */
+const MAX_TRANSACTIONS_PAST_TARGET = 8;
+
 export interface ActionLanderOptions {
   adapter: ChainAdapter;
   source: SignedActionSource;
@@ -112,17 +115,21 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
     if (target < this.landedNext && this.now() - this.landedAt < this.landedAnswerMs) return { nextId: this.landedNext, included: 0 };
     let included = 0;
     try {
+      let pastTarget = 0;
       for (;;) {
         const next = await this.adapter.nextExecutableId();
-        // Past the target, what is signed already lands too: a job is a wake-up, and the jobs
-        // queued behind this one would each cost a queue round trip before landing anything.
+        // Past the target, what is signed already lands too (a few transactions at most, so the
+        // job ends): a job is a wake-up, and the jobs queued behind it would each cost a queue
+        // round trip before landing anything.
         const beyond = next > target;
-        if (beyond && (await this.source.signedActions(this.chain, next, 1)).length === 0) {
+        const done = async () => {
           if (included > 0) this.failures = 0;
           await this.recordFinished();
           return { nextId: next, included };
-        }
+        };
+        if (beyond && pastTarget++ >= MAX_TRANSACTIONS_PAST_TARGET) return await done();
         try {
+          if (beyond && (await this.source.signedActions(this.chain, next, 1)).length === 0) return await done();
           const held = this.holdUntil - this.now();
           if (held > 0) throw new SubmitterError('CHAIN_HELD', `${this.chain}: submissions paused for ${held} ms after a failure`, { chain: this.chain });
           // Anything in flight is resolved first; a resolution may move the counter, so look again.
@@ -136,20 +143,26 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
             throw new SubmitterError('NO_PROGRESS', `${this.chain}: ${record.txHash} was included but the next id is still ${after}`, { chain: this.chain });
           }
         } catch (e) {
-          // This job's target is landed: a failure beyond it belongs to the job of the failing id.
-          if (beyond) return { nextId: next, included };
-          throw e;
+          // This job's target is landed: a failure beyond it is reported by the job of the
+          // failing id, which meets the same pause.
+          if (!beyond) throw e;
+          this.holdAfter(e);
+          return { nextId: next, included };
         }
       }
     } catch (e) {
-      const k = asKlxError(e);
-      if (k.retriable && !WAITING_CODES.has(k.code)) {
-        // A revert or an RPC failure costs fees or load: every queued job would repeat it, so the chain pauses.
-        // (A non-retriable error fails each job at once instead: no pause, no repetition.)
-        this.failures++;
-        this.holdUntil = this.now() + Math.min(this.holdMaxMs, this.holdBaseMs * 2 ** Math.min(this.failures - 1, 30));
-      }
+      this.holdAfter(e);
       throw e;
+    }
+  }
+
+  private holdAfter(e: unknown): void {
+    const k = asKlxError(e);
+    if (k.retriable && !WAITING_CODES.has(k.code)) {
+      // A revert or an RPC failure costs fees or load: every queued job would repeat it, so the chain pauses.
+      // (A non-retriable error fails each job at once instead: no pause, no repetition.)
+      this.failures++;
+      this.holdUntil = this.now() + Math.min(this.holdMaxMs, this.holdBaseMs * 2 ** Math.min(this.failures - 1, 30));
     }
   }
 

@@ -74,7 +74,24 @@ describe('nodeHttpTransport', () => {
     assert.equal(await outcome((_b, req) => req.socket.destroy()), true);
     assert.equal(await outcome(() => undefined, 200), true, 'no answer at all');
     assert.equal(await outcome((_b, _q, res) => json(res, 403, { message: 'forbidden' })), false);
-    assert.equal(await outcome((_b, _q, res) => { res.writeHead(200); res.end('not json'); }), false);
+    // As viem: a 2xx answer that is not JSON is a transport failure; a non-2xx one without a well-formed error an HTTP one.
+    assert.equal(await outcome((_b, _q, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>gateway</html>'); }), true);
+    assert.equal(await outcome((_b, _q, res) => json(res, 503, { error: 'rate limited' })), true);
+    assert.equal(await outcome((b, _q, res) => json(res, 429, { jsonrpc: '2.0', id: b.id, error: { code: 429, message: 'too many requests' } })), true);
+    assert.equal(await outcome((b, _q, res) => json(res, 400, { jsonrpc: '2.0', id: b.id, error: { code: -32602, message: 'invalid params' } })), false);
+  });
+
+  it('gives up on an answer that trickles in past the deadline', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    script = (_b, req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      timer = setInterval(() => res.write(' '), 30);
+      req.socket.on('close', () => clearInterval(timer));
+    };
+    const err = await client(base, 300).getBlockNumber().catch((e: unknown) => e);
+    clearInterval(timer);
+    assert.equal(isTransient(err), true);
+    assert.match(String((err as Error).message), /took too long|timed out/i);
   });
 
   it('keeps the URL, with its key, out of what the adapter reports', async () => {

@@ -41,12 +41,37 @@ describe('RecentFrames', () => {
   it('stops at the frame and byte limits, and continues from held frames after a short read', async () => {
     const frames = new RecentFrames();
     const { load } = chainLoader(99n, 10);
-    assert.equal((await frames.from(0n, load, 4)).length, 4, 'at most maxFrames');
-    assert.equal((await frames.from(0n, load, 500, 1)).length, 1, 'one frame reaches a 1-byte budget');
+    assert.equal((await frames.from(0n, load, { maxFrames: 4 })).length, 4, 'at most maxFrames');
+    assert.equal((await frames.from(0n, load, { maxBytes: 1 })).length, 1, 'one frame reaches a 1-byte budget');
     const first = await frames.from(0n, load);
     assert.equal(first.length, 10, 'a read of 10 rows gives 10 frames');
     const next = await frames.from(10n, load);
     assert.equal(next[0], 'frame 10\n\n');
+  });
+
+  it('does not let a stream that saw a later commit join a read that may have started before that commit', async () => {
+    const frames = new RecentFrames();
+    let committed = false;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const reads: boolean[] = [];
+    const load = async (from: bigint) => {
+      const sawCommit = committed;
+      reads.push(sawCommit);
+      if (!sawCommit) await gate; // this read began before block 5 was committed
+      return sawCommit ? [[from, 'frame 5\n\n'] as const] : [];
+    };
+    const early = frames.from(5n, load, { seen: 1 });
+    committed = true; // block 5 commits; its notification is the stream's version 2
+    const woken = frames.from(5n, load, { seen: 2 });
+    assert.deepEqual(await woken, ['frame 5\n\n'], 'the woken stream reads again, and gets the block');
+    release();
+    assert.deepEqual(await early, ['frame 5\n\n'], 'the earlier read found nothing; the frame the newer read held is served');
+    assert.deepEqual(reads, [false, true]);
+    // Streams that saw the same commit share the read.
+    const { reads: shared, load: counting } = chainLoader(9n);
+    await Promise.all([frames.from(6n, counting, { seen: 3 }), frames.from(6n, counting, { seen: 3 }), frames.from(6n, counting, { seen: 2 })]);
+    assert.deepEqual(shared, [6n]);
   });
 
   it('passes a failed read on to every waiting stream and reads again afterwards', async () => {

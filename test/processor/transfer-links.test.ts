@@ -32,10 +32,16 @@ describe('TransferLinks.ensureLinks', () => {
       coordinatorUrl: 'http://127.0.0.1:1',
       resolverAfterMs: 1000,
     });
-    assert.equal(await links.ensureLinks(), null, 'the chain registers first: not linked yet');
-    assert.deepEqual(sent, []);
+    const submit = processor.submit.bind(processor);
+    (processor as unknown as { submit: typeof submit }).submit = (tx) => {
+      const body = (tx as unknown as { body: { peer?: string } }).body;
+      if (tx.type === 'channel-link') records.set(`xlink/${body.peer ?? ''}`, body);
+      return submit(tx);
+    };
+    assert.equal(await links.ensureLinks(), null, 'the migration config waits for the chain: not done yet');
+    assert.deepEqual(sent, ['channel-link'], 'the link does not wait');
     records.set('chain/ethereum', { name: 'ethereum' });
-    assert.equal(await links.ensureLinks(), 2);
+    assert.equal(await links.ensureLinks(), 1);
     assert.deepEqual(sent, ['channel-link', 'migration-config']);
   });
 });

@@ -30,6 +30,14 @@ describe('ActionLander past its target', () => {
     assertSubmittedInOrder(chain);
   });
 
+  it('ends after a few transactions past its target, so a job under constant load still finishes', async () => {
+    const { chain, source } = setup('beyond-capped', 100n);
+    const out = await fastLander(chain, source, store, { batchLimit: 4 }).landThrough(1n);
+    assert.equal(out.included, 9, 'its own transaction and 8 more');
+    assert.equal(out.nextId, 37n);
+    assertExecutedOnce(chain, 1n, 36n);
+  });
+
   it('leaves a failure past its target to the job of the failing id', async () => {
     const { chain, source } = setup('beyond-failing', 20n);
     chain.failBroadcasts.set(12n, 1_000);

@@ -320,5 +320,18 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     await b.rpc.advance(8);
     await syncing.tick();
     assert.equal(store.writes, 4, 'a tick past a checkpoint writes at once');
+    // Within the interval, a halt set meanwhile (another process, an operator) is still read before anything is sent.
+    const l4 = listeners[4] as TestUser;
+    const attests = () => hub.blocks.filter((blk) => blk.tx.type === 'attest' && blk.tx.sender === l4.address).length;
+    await b.rpc.advance(1);
+    await l.tick(); // running again, its cursor freshly written
+    assert.equal(store.writes, 5);
+    const sent = attests();
+    await store.halt(CHAIN, 'halted elsewhere', null);
+    await b.deposit({ mint: b.lockMint, amount: 1_000_000n, memo: alice.address });
+    await b.rpc.advance(3);
+    assert.equal(await l.tick(), 0);
+    assert.equal(attests(), sent, 'no vote from a halted listener');
+    assert.equal(store.writes, 5);
   });
 });
