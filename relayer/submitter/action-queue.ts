@@ -2,6 +2,7 @@
  * ActionQueue: one BullMQ queue per chain (`klx-actions-<chain>`), one job per signed
  * action (jobId `action-<id>`, so re-adding dedupes), one worker at concurrency 1.
  * A job is a wake-up, not a position: processing job n means "land everything up to n"
+ * (and what is signed after it, a few transactions at most)
  * (ActionLander), so BullMQ moving a retried job behind later ones changes nothing on
  * the chain. Redis holds no truth: `reconcile()` re-adds a job for every signed, unsettled
  * id from the source (at start and periodically), which rebuilds the queues after Redis
