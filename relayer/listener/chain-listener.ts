@@ -115,11 +115,8 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const { adapter } = this.chain;
     // The flag is read when the cursor is due to be written, and before anything is sent
     // (below): quiet ticks of a running listener need not read it.
-    const haltRead = !this.memo || this.now() - this.memo.writtenAt >= this.cursorFlushMs;
-    if (haltRead && (await this.store.halted(this.name))) {
-      this.memo = null;
-      return 0;
-    }
+    const haltRead = this.writeDue(this.now());
+    if (haltRead && (await this.haltedNow())) return 0;
     const registered = registrationMatches(this.hub.state, this.chain);
     if (registered === null) return 0; // the hub does not carry the chain yet
     if (!registered) throw new RegistrationMismatch(this.name);
@@ -161,10 +158,7 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const items = events.map(toAttestation);
     const applied = BigInt(readRecord<ChainCursor>(this.hub.state, keys.cursor(this.name))?.nextEventId ?? '0');
     const votes = items.filter((item) => !this.hubCounts(applied, item));
-    if (!haltRead && (votes.length > 0 || checkpoints.length > 0) && (await this.store.halted(this.name))) {
-      this.memo = null;
-      return 0;
-    }
+    if (!haltRead && (votes.length > 0 || checkpoints.length > 0) && (await this.haltedNow())) return 0;
     for (const chunk of chunksForTx(votes, MAX_ATTESTATIONS_PER_TX)) {
       try {
         await this.hub.submit('attest', { chain: this.name, items: chunk }, this.lane);
@@ -184,16 +178,28 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     blocks.set(final.height.toString(), final); // one row per height: the final block may hold events too
     const moved: ListenerCursor = { block: final, nextEventId: expected, custodyFloor: Object.fromEntries([...floor].map(([k, v]) => [k, v.toString()])) };
     const now = this.now();
-    if (events.length > 0 || synced.length > 0 || !this.memo || now - this.memo.writtenAt >= this.cursorFlushMs) {
+    if (events.length > 0 || synced.length > 0 || this.writeDue(now)) {
       await this.store.advance(this.name, moved, [...blocks.values()]);
       this.memo = { cursor: moved, writtenAt: now };
     } else {
-      this.memo = { cursor: moved, writtenAt: this.memo.writtenAt };
+      this.memo = { cursor: moved, writtenAt: this.memo?.writtenAt ?? now };
     }
     if (votes.length > 0) {
       this.emit('attested', { chain: this.name, count: votes.length, firstEventId: votes[0]?.eventId ?? '', lastEventId: votes[votes.length - 1]?.eventId ?? '', finalHeight: final.height });
     }
     return votes.length;
+  }
+
+  /** Whether the cursor is due to be written (and the halt flag to be read). */
+  private writeDue(now: number): boolean {
+    return !this.memo || now - this.memo.writtenAt >= this.cursorFlushMs;
+  }
+
+  /** Reads the halt flag; a halted listener forgets its cursor (the operator may re-anchor it). */
+  private async haltedNow(): Promise<boolean> {
+    if (!(await this.store.halted(this.name))) return false;
+    this.memo = null;
+    return true;
   }
 
   /**

@@ -122,14 +122,9 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
         // job ends): a job is a wake-up, and the jobs queued behind it would each cost a queue
         // round trip before landing anything.
         const beyond = next > target;
-        const done = async () => {
-          if (included > 0) this.failures = 0;
-          await this.recordFinished();
-          return { nextId: next, included };
-        };
-        if (beyond && pastTarget++ >= MAX_TRANSACTIONS_PAST_TARGET) return await done();
+        if (beyond && pastTarget++ >= MAX_TRANSACTIONS_PAST_TARGET) return await this.landed(next, included);
         try {
-          if (beyond && (await this.source.signedActions(this.chain, next, 1)).length === 0) return await done();
+          if (beyond && (await this.source.signedActions(this.chain, next, 1)).length === 0) return await this.landed(next, included);
           const held = this.holdUntil - this.now();
           if (held > 0) throw new SubmitterError('CHAIN_HELD', `${this.chain}: submissions paused for ${held} ms after a failure`, { chain: this.chain });
           // Anything in flight is resolved first; a resolution may move the counter, so look again.
@@ -154,6 +149,12 @@ export class ActionLander extends TypedEmitter<SubmitterEvents> {
       this.holdAfter(e);
       throw e;
     }
+  }
+
+  private async landed(nextId: bigint, included: number): Promise<LandOutcome> {
+    if (included > 0) this.failures = 0;
+    await this.recordFinished();
+    return { nextId, included };
   }
 
   private holdAfter(e: unknown): void {

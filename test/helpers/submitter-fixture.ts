@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { migrate } from '../../relayer/store/migrate.ts';
 import { ActionLander, type ActionLanderOptions } from '../../relayer/submitter/action-lander.ts';
 import { SubmissionStore } from '../../relayer/submitter/submission-store.ts';
-import type { CounterChain } from './counter-chain.ts';
+import { CounterChain, signedAction } from './counter-chain.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
-import type { MemoryActionSource } from './memory-action-source.ts';
+import { MemoryActionSource } from './memory-action-source.ts';
 
 export const SCHEMA = 'submitter';
 /** A well-formed payer key for CounterChain (test value only). */
@@ -43,6 +43,14 @@ export const range = (from: bigint, to: bigint): bigint[] => {
   for (let i = from; i <= to; i++) out.push(i);
   return out;
 };
+
+/** A fresh counter chain and a source holding its actions 1..n, all signed. */
+export function signedChain(chainName: string, n: bigint): { chain: CounterChain; source: MemoryActionSource } {
+  const chain = new CounterChain(chainName);
+  const source = new MemoryActionSource();
+  for (const id of range(1n, n)) source.sign(signedAction(chainName, id));
+  return { chain, source };
+}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

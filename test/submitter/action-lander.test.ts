@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KlxError } from '../../relayer/ledger/errors.ts';
 import type { SubmissionStore } from '../../relayer/submitter/submission-store.ts';
-import { CounterChain, signedAction } from '../helpers/counter-chain.ts';
 import type { TestDatabase } from '../helpers/db.ts';
-import { MemoryActionSource } from '../helpers/memory-action-source.ts';
-import { assertExecutedOnce, assertSubmittedInOrder, fastLander, range, submitterDatabase } from '../helpers/submitter-fixture.ts';
+import { assertExecutedOnce, assertSubmittedInOrder, fastLander, signedChain, submitterDatabase } from '../helpers/submitter-fixture.ts';
 
 describe('ActionLander past its target', () => {
   let db: TestDatabase;
@@ -14,15 +12,8 @@ describe('ActionLander past its target', () => {
   before(async () => ({ db, store } = await submitterDatabase('submitter_lander')));
   after(async () => db?.drop());
 
-  function setup(chainName: string, n: bigint) {
-    const chain = new CounterChain(chainName);
-    const source = new MemoryActionSource();
-    for (const id of range(1n, n)) source.sign(signedAction(chainName, id));
-    return { chain, source };
-  }
-
   it('lands everything already signed, in order, not only up to the job that woke it', async () => {
-    const { chain, source } = setup('beyond', 40n);
+    const { chain, source } = signedChain('beyond', 40n);
     const out = await fastLander(chain, source, store, { batchLimit: 8 }).landThrough(1n);
     assert.equal(out.nextId, 41n);
     assert.equal(out.included, 5);
@@ -31,7 +22,7 @@ describe('ActionLander past its target', () => {
   });
 
   it('ends after a few transactions past its target, so a job under constant load still finishes', async () => {
-    const { chain, source } = setup('beyond-capped', 100n);
+    const { chain, source } = signedChain('beyond-capped', 100n);
     const out = await fastLander(chain, source, store, { batchLimit: 4 }).landThrough(1n);
     assert.equal(out.included, 9, 'its own transaction and 8 more');
     assert.equal(out.nextId, 37n);
@@ -39,7 +30,7 @@ describe('ActionLander past its target', () => {
   });
 
   it('leaves a failure past its target to the job of the failing id', async () => {
-    const { chain, source } = setup('beyond-failing', 20n);
+    const { chain, source } = signedChain('beyond-failing', 20n);
     chain.failBroadcasts.set(12n, 1_000);
     const lander = fastLander(chain, source, store, { batchLimit: 4 });
     const out = await lander.landThrough(3n);

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KlxError } from '../../relayer/ledger/errors.ts';
 import type { SubmissionStore } from '../../relayer/submitter/submission-store.ts';
-import { CounterChain, SimulatedCrash, signedAction } from '../helpers/counter-chain.ts';
+import { SimulatedCrash } from '../helpers/counter-chain.ts';
 import type { TestDatabase } from '../helpers/db.ts';
-import { MemoryActionSource } from '../helpers/memory-action-source.ts';
-import { assertExecutedOnce, fastLander, range, sleep, submitterDatabase } from '../helpers/submitter-fixture.ts';
+import { assertExecutedOnce, fastLander, signedChain, sleep, submitterDatabase } from '../helpers/submitter-fixture.ts';
 
 const isCode = (code: string) => (e: unknown) => (e as KlxError).code === code;
 
@@ -21,15 +20,8 @@ describe('submitter crash between send and receipt', () => {
   before(async () => ({ db, store } = await submitterDatabase('submitter_crash')));
   after(async () => db?.drop());
 
-  function setup(chainName: string, n: bigint) {
-    const chain = new CounterChain(chainName);
-    const source = new MemoryActionSource();
-    for (const id of range(1n, n)) source.sign(signedAction(chainName, id));
-    return { chain, source };
-  }
-
   it('a pending transaction left by a crashed lander is waited for, never replaced, and executes once', async () => {
-    const { chain, source } = setup('crash-pending', 5n);
+    const { chain, source } = signedChain('crash-pending', 5n);
     chain.held = true; // broadcast reaches the mempool, inclusion comes later
     chain.crashAfterBroadcast = true;
     await assert.rejects(fastLander(chain, source, store).landThrough(5n), SimulatedCrash);
@@ -53,7 +45,7 @@ describe('submitter crash between send and receipt', () => {
   });
 
   it('a lost broadcast is re-sent as the SAME bytes after the crash, and executes once', async () => {
-    const { chain, source } = setup('crash-lost', 3n);
+    const { chain, source } = signedChain('crash-lost', 3n);
     chain.loseNext = 1; // accepted by the RPC, never mined unless broadcast again
     chain.crashAfterBroadcast = true;
     await assert.rejects(fastLander(chain, source, store).landThrough(3n), SimulatedCrash);
@@ -69,7 +61,7 @@ describe('submitter crash between send and receipt', () => {
   });
 
   it('a crash after the record but before the broadcast: the recorded bytes are sent, nothing else', async () => {
-    const { chain, source } = setup('crash-before', 4n);
+    const { chain, source } = signedChain('crash-before', 4n);
     chain.crashBeforeBroadcast = true;
     await assert.rejects(fastLander(chain, source, store).landThrough(4n), SimulatedCrash);
     assert.equal(chain.txs.length, 0);
@@ -81,7 +73,7 @@ describe('submitter crash between send and receipt', () => {
   });
 
   it('an unknown transaction is dropped only after the grace period AND once its nonce was used', async () => {
-    const { chain, source } = setup('crash-dropped', 2n);
+    const { chain, source } = signedChain('crash-dropped', 2n);
     chain.blackhole = true; // accepted, never reaches a miner
     chain.crashAfterBroadcast = true;
     await assert.rejects(fastLander(chain, source, store).landThrough(2n), SimulatedCrash);
@@ -105,7 +97,7 @@ describe('submitter crash between send and receipt', () => {
   });
 
   it('two landers on the same database never have two transactions in flight for one chain', async () => {
-    const { chain, source } = setup('two-landers', 6n);
+    const { chain, source } = signedChain('two-landers', 6n);
     chain.inclusionDelayMs = 20;
     // Both prepare their transaction before either records it: only the lock-protected check separates them.
     let arrived = 0;
@@ -128,7 +120,7 @@ describe('submitter crash between send and receipt', () => {
   });
 
   it('answers wake-ups for ids it just landed without an RPC read, and reads the chain again once that answer expires', async () => {
-    const { chain, source } = setup('landed-answer', 5n);
+    const { chain, source } = signedChain('landed-answer', 5n);
     let skew = 0; // the lander's clock runs this far ahead: no stall of the test's own process can expire the answer early
     const lander = fastLander(chain, source, store, { landedAnswerMs: 60_000, now: () => Date.now() + skew });
     assert.equal((await lander.landThrough(5n)).nextId, 6n);
