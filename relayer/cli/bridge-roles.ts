@@ -25,6 +25,7 @@ import { createLogger } from '../observability/observability.ts';
 import { startStatusServer } from '../observability/status-server.ts';
 import { createPool } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
+import { SchemaLock } from '../store/schema-lock.ts';
 import { configFrom, onShutdown } from './shared.ts';
 import type pg from 'pg';
 
@@ -44,6 +45,8 @@ interface Role {
   chains: ConfiguredChain[];
   abort: AbortController;
   health: Record<string, unknown> & { status: 'ok' | 'halted' | 'starting' };
+  /** Runs the role's work to its end, then frees the schema (so a halted role's process can exit). */
+  runToEnd(work: Promise<unknown>): Promise<void>;
 }
 
 /**
@@ -60,8 +63,17 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
   const keys = (loadKeys ? loadKeys(chains) : undefined) as K;
   const pool = createPool(cfg.databaseUrl, 4);
   const schema = opts.schema ?? `${role}_${Buffer.from(hubKey.publicKey).toString('hex').slice(0, 12)}`;
-  const hub = hubViewFor(cfg, pool, schema, hubKey);
   const abort = new AbortController();
+  // One process per schema: a second one (the same key started twice) refuses to start.
+  const schemaLock = await SchemaLock.acquire(cfg.databaseUrl, schema, {
+    waitMs: schemaLockWaitMs(),
+    onLost: (reason) => {
+      log.fatal(`${reason}; stopping, as another process may now take schema ${schema}`);
+      abort.abort();
+      process.exitCode = 4;
+    },
+  });
+  const hub = hubViewFor(cfg, pool, schema, hubKey);
   const health: Role['health'] = { status: 'ok', role, schema, address: hub.address };
   hub.on('halted', (e) => {
     // A block that does not verify: this role stops rather than act on a history it cannot trust.
@@ -87,8 +99,24 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
     await hub.stop();
     await status?.close();
     await pool.end();
+    await schemaLock.release();
   });
-  return { cfg, log, pool, schema, hub, chains, abort, health, keys };
+  const runToEnd = async (work: Promise<unknown>) => {
+    try {
+      await work;
+    } finally {
+      await schemaLock.release();
+    }
+  };
+  return { cfg, log, pool, schema, hub, chains, abort, health, keys, runToEnd };
+}
+
+/** KLX_SCHEMA_LOCK_WAIT_MS: how long a starting role waits for its schema's previous holder (default 10 s). */
+function schemaLockWaitMs(): number {
+  const raw = process.env.KLX_SCHEMA_LOCK_WAIT_MS;
+  if (raw === undefined || raw === '') return 10_000;
+  if (!/^[0-9]{1,7}$/.test(raw)) throw new ConfigError('KLX_SCHEMA_LOCK_WAIT_MS must be a whole number of milliseconds');
+  return Number(raw);
 }
 
 function roleOptions(cmd: Command): Command {
@@ -112,7 +140,7 @@ export function registerBridgeRoleCommands(program: Command): void {
         });
         l.on('alarm', (e) => r.log.warn({ chain: e.chain, code: e.code }, e.message));
       }
-      await Promise.all(listeners.map((l) => l.run(r.abort.signal)));
+      await r.runToEnd(Promise.all(listeners.map((l) => l.run(r.abort.signal))));
     },
   );
 
@@ -126,7 +154,7 @@ export function registerBridgeRoleCommands(program: Command): void {
     approver.on('approved', (e) => r.log.info({ chain: e.chain, actions: e.actionIds }, 'approved'));
     approver.on('refused', (e) => r.log.warn({ chain: e.chain, action: e.actionId }, `not approving: ${e.reason}`));
     approver.on('alarm', (e) => r.log.warn({ chain: e.chain, code: e.code }, e.message));
-    await approver.run(r.abort.signal);
+    await r.runToEnd(approver.run(r.abort.signal));
   });
 
   roleOptions(
@@ -185,8 +213,7 @@ export function registerBridgeRoleCommands(program: Command): void {
       })().catch((e: unknown) => r.log.warn(`enqueue: ${(e as Error).message}`));
     };
     r.hub.on('block-verified', onBlock);
-    await new Promise<void>((resolve) => r.abort.signal.addEventListener('abort', () => resolve()));
-    await queue.close();
+    await r.runToEnd(new Promise<void>((resolve) => r.abort.signal.addEventListener('abort', () => resolve())).then(() => queue.close()));
   });
 
   program

@@ -74,7 +74,7 @@ export class BridgeCluster {
   /** Starts (or restarts) one role process by name. */
   startRole(name: string, args: string[], env: Record<string, string>): RoleProcess {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      env: { ...process.env, ...env, DATABASE_URL: this.o.databaseUrl, REDIS_URL: this.o.redisUrl, KLX_INSTANCE: name, KLX_API_PORT: String(this.o.apiPort) },
+      env: { ...process.env, ...env, PGAPPNAME: name, DATABASE_URL: this.o.databaseUrl, REDIS_URL: this.o.redisUrl, KLX_INSTANCE: name, KLX_API_PORT: String(this.o.apiPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -181,6 +181,17 @@ describe('bridge under faults (EVM)', () => {
     assert.equal((await settled('ethereum', id)).status, 'executed');
   });
 
+  it('a second listener process on a running listener\'s schema refuses to start (SCHEMA_IN_USE)', async () => {
+    const running = d.cluster.processes.get('listener-0');
+    assert.ok(running && running.child.exitCode === null);
+    const args = ['listener', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}listener_0`];
+    const twin = d.cluster.startRole('listener-0-twin', args, { ...devnetRoleEnv('listener-0'), KLX_SCHEMA_LOCK_WAIT_MS: '300' });
+    const code = await Promise.race([twin.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+    assert.equal(code, 1, twin.output().slice(-2000));
+    assert.match(twin.output(), /SCHEMA_IN_USE: another process holds schema [a-z0-9_]*listener_0/);
+    assert.equal(running.child.exitCode, null, 'the running listener keeps going');
+  });
+
   it('a listener fed a forged hub block refuses it and stops', async () => {
     const proxy = await startForgingHub(d.cluster.hubUrl, 2n);
     try {
