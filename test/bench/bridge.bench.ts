@@ -11,6 +11,8 @@ import { signTx, type SignedTx } from '../../relayer/ledger/transaction.ts';
 import { devnetAddress, devnetUser } from '../../relayer/devnet/devnet-config.ts';
 import { bridgeRecord, depositErc20, startBridgeDevnet } from '../helpers/bridge-devnet.ts';
 import { waitFor } from '../helpers/processes.ts';
+import { availableParallelism } from 'node:os';
+import { CpuMeter, cpuBetween, cpuReport } from './cpu-meter.ts';
 
 const DEPOSITS = Number(process.env.KLX_BENCH_DEPOSITS ?? 50);
 const WITHDRAWALS = Number(process.env.KLX_BENCH_WITHDRAWALS ?? 300);
@@ -56,6 +58,8 @@ try {
     nonces[lane] = nonce + 1n;
     txs.push(signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender: alice, lane, nonce, body: { chain: 'ethereum', asset: 'KLX', amount: '1000000', recipient: user } }, devnetUser('alice')));
   }
+  const meter = new CpuMeter(() => new Map([...d.cluster.processes].flatMap(([name, p]) => (p.child.pid ? [[name, p.child.pid] as const] : []))), d.db.pool);
+  const cpu0 = await meter.snapshot();
   const t0 = performance.now();
   for (let i = 0; i < txs.length; i += 256) {
     const r = await d.hub.submitBatch(txs.slice(i, i + 256));
@@ -65,24 +69,34 @@ try {
   const last = first + BigInt(WITHDRAWALS) - 1n;
   await waitFor('all withdrawals settled', async () => (await bridgeRecord<{ status: string }>(d, `action/ethereum/${last}`))?.status === 'executed', 600_000);
   const seconds = (performance.now() - t0) / 1000;
+  const withdrawalCpu = cpuBetween(cpu0, await meter.snapshot());
   for (let id = first; id <= last; id++) {
     const a = await bridgeRecord<{ status: string }>(d, `action/ethereum/${id}`);
     if (a?.status !== 'executed') throw new Error(`action ${id} is ${a?.status}`);
   }
 
   // Baseline: raw sequential viem send + receipt on the same node.
+  const bcpu0 = await meter.snapshot();
   const b0 = performance.now();
   for (let i = 0; i < BASELINE_TXS; i++) {
     const hash = await eth.treasury.writeContract({ address: token, abi: erc20Abi, functionName: 'transfer', args: [user, 1n], account: eth.treasury.account ?? user, chain: eth.treasury.chain });
     await eth.public.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 30_000 });
   }
   const baseline = BASELINE_TXS / ((performance.now() - b0) / 1000);
+  const baselineCpu = cpuBetween(bcpu0, await meter.snapshot());
 
   console.log('\nBridge, every role a separate process (5 listeners q3, 3 approvers q2, processor, submitter), anvil');
   console.log(`deposit credit latency after the depth (${DEPOSITS} deposits)   p50 ${pct(latencies, 50).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   max ${Math.max(...latencies).toFixed(0)} ms   (target p99 <= 500 ms)`);
   console.log(`  first deposit after the roles start (cold, not in the figures above)   ${coldStart.toFixed(0)} ms`);
   console.log(`withdrawals settled end to end, strict order (${WITHDRAWALS})       ${(WITHDRAWALS / seconds).toFixed(1)}/s   (target >= 100/s)`);
   console.log(`baseline: raw sequential viem send + receipt, same node      ${baseline.toFixed(1)} tx/s   ratio ${(WITHDRAWALS / seconds / baseline).toFixed(2)}x`);
+  if (meter.available) {
+    for (const line of cpuReport(withdrawalCpu, WITHDRAWALS, seconds, availableParallelism())) console.log(line);
+    const perTx = (label: string) => (((baselineCpu.get(label) ?? 0) * 1000) / BASELINE_TXS).toFixed(2);
+    console.log(`  baseline in the same run, CPU per raw send + receipt: anvil ${perTx('anvil')} ms, sender ${perTx('bench')} ms`);
+  } else {
+    console.log('CPU per withdrawal: not measured (no /proc on this system)');
+  }
 } finally {
   await d.stop();
 }
