@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { ConfigError } from '../ledger/errors.ts';
+import { ConfigError, KlxError } from '../ledger/errors.ts';
 import { Ed25519Signer } from '../ledger/keys.ts';
 import { type BridgeConfig, loadFamilySecret, loadSecret } from '../config/config.ts';
 import { bridgeChannel, configuredChains, hubViewFor, type ConfiguredChain } from '../bridge/bridge-setup.ts';
@@ -45,8 +45,10 @@ interface Role {
   chains: ConfiguredChain[];
   abort: AbortController;
   health: Record<string, unknown> & { status: 'ok' | 'halted' | 'starting' };
-  /** Runs the role's work to its end, then frees the schema (so a halted role's process can exit). */
+  /** Runs the role's work to its end, then stops (so a halted role's process can exit). */
   runToEnd(work: Promise<unknown>): Promise<void>;
+  /** Stops the work, the hub copy, the status endpoint and the pool, then frees the schema. Idempotent. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -64,13 +66,18 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
   const pool = createPool(cfg.databaseUrl, 4);
   const schema = opts.schema ?? `${role}_${Buffer.from(hubKey.publicKey).toString('hex').slice(0, 12)}`;
   const abort = new AbortController();
+  // Set once everything below is running; until then a lost lock is only recorded.
+  let stop: () => Promise<void> = () => Promise.resolve();
+  const lock: { lost: string | null } = { lost: null };
   // One process per schema: a second one (the same key started twice) refuses to start.
   const schemaLock = await SchemaLock.acquire(cfg.databaseUrl, schema, {
     waitMs: schemaLockWaitMs(),
     onLost: (reason) => {
+      lock.lost = reason;
       log.fatal(`${reason}; stopping, as another process may now take schema ${schema}`);
-      abort.abort();
+      health.status = 'halted';
       process.exitCode = 4;
+      stop().catch((e: unknown) => log.error(`stopping after the schema lock was lost: ${(e as Error).message}`));
     },
   });
   const hub = hubViewFor(cfg, pool, schema, hubKey);
@@ -94,21 +101,29 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
           metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: `klx_role_hub_height{role="${role}"} ${hub.height}\n` }),
         });
   if (status) log.info({ port: status.port }, 'status endpoint listening');
-  onShutdown(async () => {
-    abort.abort();
-    await hub.stop();
-    await status?.close();
-    await pool.end();
-    await schemaLock.release();
-  });
+  // Everything stops before the schema is freed: no write of this process can follow a successor's.
+  let stopping: Promise<void> | null = null;
+  stop = () =>
+    (stopping ??= (async () => {
+      abort.abort();
+      await hub.stop();
+      await status?.close();
+      await pool.end();
+      await schemaLock.release();
+    })());
+  onShutdown(() => stop());
+  if (lock.lost !== null) {
+    await stop();
+    throw new KlxError('SCHEMA_LOCK_LOST', `${lock.lost} while ${role} was starting`, false, { schema });
+  }
   const runToEnd = async (work: Promise<unknown>) => {
     try {
       await work;
     } finally {
-      await schemaLock.release();
+      await stop();
     }
   };
-  return { cfg, log, pool, schema, hub, chains, abort, health, keys, runToEnd };
+  return { cfg, log, pool, schema, hub, chains, abort, health, keys, runToEnd, stop: () => stop() };
 }
 
 /** KLX_SCHEMA_LOCK_WAIT_MS: how long a starting role waits for its schema's previous holder (default 10 s). */
@@ -254,9 +269,7 @@ export function registerBridgeRoleCommands(program: Command): void {
         const report = await listener.reobserve(txHash);
         console.log(JSON.stringify({ chain: chainName, txHash, events: report }, null, 2));
       } finally {
-        r.abort.abort();
-        await r.hub.stop();
-        await r.pool.end();
+        await r.stop();
       }
     },
   );

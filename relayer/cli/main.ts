@@ -1,7 +1,9 @@
 /**
  * `klx-bridge`: one command, a subcommand per role and per operator task.
  * Exit codes: 0 success, 1 a failure the command reports (audit mismatch, refused
- * block, rejected transaction), 2 bad usage or configuration.
+ * block, rejected transaction, a schema another process holds), 2 bad usage or
+ * configuration; a role process also stops with 3 when a hub block does not verify and
+ * with 4 when the session holding its schema lock is lost.
  */
 import { Command, CommanderError } from 'commander';
 import { KlxError } from '../ledger/errors.ts';

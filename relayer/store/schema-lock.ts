@@ -31,7 +31,8 @@ export interface SchemaLockOptions {
 }
 
 export class SchemaLock {
-  private released = false;
+  private held = false;
+  private ending: Promise<void> | null = null;
 
   private constructor(private readonly client: pg.Client) {}
 
@@ -41,12 +42,14 @@ export class SchemaLock {
     const client = await connectClient(databaseUrl);
     const lock = new SchemaLock(client);
     let lost = false;
+    // Only a lock that was held can be lost; a failure while waiting is acquire's own error.
     const onLost = (reason: string) => {
-      if (lost || lock.released) return;
+      if (lost || !lock.held || lock.ending) return;
       lost = true;
       o.onLost?.(reason);
     };
     client.on('error', (e) => onLost(`the schema lock's database session failed: ${e.message}`));
+    client.on('end', () => onLost("the schema lock's database session ended"));
     try {
       const started = Date.now();
       for (;;) {
@@ -56,18 +59,15 @@ export class SchemaLock {
         await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
       }
     } catch (e) {
-      lock.released = true;
-      await client.end().catch(() => undefined);
+      await lock.release();
       throw e;
     }
-    client.on('end', () => onLost("the schema lock's database session ended"));
+    lock.held = true;
     return lock;
   }
 
-  /** Ends the session, which frees the lock. */
-  async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    await this.client.end().catch(() => undefined);
+  /** Ends the session, which frees the lock; resolves once it has ended (every call). */
+  release(): Promise<void> {
+    return (this.ending ??= this.client.end().catch(() => undefined));
   }
 }

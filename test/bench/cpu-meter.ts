@@ -4,7 +4,10 @@
  * PostgreSQL server's processes (backends by the application_name their role gives them,
  * background processes by type) and the Redis server, so a run can say where the CPU of
  * each withdrawal went and which role would bound throughput on a machine of its own.
- * Where /proc is missing, `available` is false and the bench says so instead of guessing.
+ * Client backends count only in this bench's database; server processes (PostgreSQL's
+ * own, Redis) count machine-wide. A process that exits inside the window is missing from
+ * the end snapshot, so the figures are a lower bound. Where /proc is missing,
+ * `available` is false and the bench says so instead of guessing.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -27,7 +30,7 @@ interface ProcStat {
   comm: string;
 }
 
-function procStat(pid: number): ProcStat | null {
+export function procStat(pid: number): ProcStat | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = s.lastIndexOf(')');
@@ -52,7 +55,8 @@ export class CpuMeter {
     if (!this.available) return out;
     const pgLabels = new Map<number, string>();
     const { rows } = await this.pool.query<{ pid: number; label: string }>(
-      `SELECT pid, CASE WHEN backend_type = 'client backend' THEN 'pg:' || coalesce(nullif(application_name, ''), 'other') ELSE 'pg:' || backend_type END AS label FROM pg_stat_activity`,
+      `SELECT pid, CASE WHEN backend_type = 'client backend' THEN 'pg:' || coalesce(nullif(application_name, ''), 'other') ELSE 'pg:' || backend_type END AS label
+         FROM pg_stat_activity WHERE backend_type <> 'client backend' OR datname = current_database()`,
     );
     for (const r of rows) pgLabels.set(r.pid, r.label);
     const roleOf = new Map([...this.roles()].map(([name, pid]) => [pid, name]));

@@ -16,7 +16,8 @@ import { context, genesisFor, producerKey, transfer, user } from '../helpers/cha
 import { createTestDatabase } from '../helpers/db.ts';
 import { ProcessorCluster } from '../helpers/cluster.ts';
 import { ChannelClient } from '../../relayer/node/client.ts';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { procStat } from './cpu-meter.ts';
 import { request, Agent } from 'node:http';
 import { cpus } from 'node:os';
 import { txToJson } from '../../relayer/ledger/transaction.ts';
@@ -64,23 +65,13 @@ const pct = (xs: number[], p: number) => {
 
 /** CPU seconds used so far by the channel node process, each PostgreSQL process (by pid), and this process (Linux /proc). */
 function cpuSeconds(serverPid: number): { server: number; postgres: Map<string, number>; loadgen: number } {
-  const ticks = (pid: string): [string, number] => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return [comm, Number(fields[11]) + Number(fields[12])];
-    } catch {
-      return ['', 0];
-    }
-  };
   const postgres = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
-    const [comm, t] = ticks(pid);
-    if (comm === 'postgres') postgres.set(pid, t / 100);
+    const st = procStat(Number(pid));
+    if (st?.comm === 'postgres') postgres.set(pid, st.cpu);
   }
   const own = process.cpuUsage();
-  return { server: ticks(String(serverPid))[1] / 100, postgres, loadgen: (own.user + own.system) / 1e6 };
+  return { server: procStat(serverPid)?.cpu ?? 0, postgres, loadgen: (own.user + own.system) / 1e6 };
 }
 
 const OFFERED = 1000;

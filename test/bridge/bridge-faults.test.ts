@@ -1,8 +1,8 @@
 /**
  * The bridge under faults, every role a separate process: a deposit reorged away before
  * its depth, the submitter killed between send and receipt, Redis losing everything
- * mid-flow, a flaky RPC under the submitter, a reorg of an attested block, and a
- * listener fed a forged hub block.
+ * mid-flow, a flaky RPC under the submitter, a reorg of an attested block, a second
+ * process on a listener's schema, a lost schema lock, and a listener fed a forged hub block.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -183,13 +183,24 @@ describe('bridge under faults (EVM)', () => {
 
   it('a second listener process on a running listener\'s schema refuses to start (SCHEMA_IN_USE)', async () => {
     const running = d.cluster.processes.get('listener-0');
-    assert.ok(running && running.child.exitCode === null);
+    assert.ok(running && running.child.exitCode === null && running.child.signalCode === null);
     const args = ['listener', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}listener_0`];
     const twin = d.cluster.startRole('listener-0-twin', args, { ...devnetRoleEnv('listener-0'), KLX_SCHEMA_LOCK_WAIT_MS: '300' });
-    const code = await Promise.race([twin.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
-    assert.equal(code, 1, twin.output().slice(-2000));
+    assert.equal(await exitWithin(twin.exited, 60_000), 1, twin.output().slice(-2000));
     assert.match(twin.output(), /SCHEMA_IN_USE: another process holds schema [a-z0-9_]*listener_0/);
-    assert.equal(running.child.exitCode, null, 'the running listener keeps going');
+    assert.ok(running.child.exitCode === null && running.child.signalCode === null, 'the running listener keeps going');
+  });
+
+  it('a listener whose schema lock session is lost stops, exit code 4', async () => {
+    const p = d.cluster.startRole('lock-lost', ['listener', '--config', d.cluster.configFile, '--schema', `${d.schemaPrefix}lock_lost`], devnetRoleEnv('listener-0'));
+    await waitFor('the listener to start', () => p.output().includes('"msg":"listener started"'), 60_000);
+    const { rows } = await d.db.pool.query<{ pid: number }>(
+      `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'lock-lost'`,
+    );
+    assert.equal(rows.length, 1, 'the role holds one advisory lock: its schema');
+    await d.db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+    assert.equal(await exitWithin(p.exited, 60_000), 4, p.output().slice(-2000));
+    assert.match(p.output(), /schema lock's database session (failed|ended)/);
   });
 
   it('a listener fed a forged hub block refuses it and stops', async () => {
@@ -199,8 +210,7 @@ describe('bridge under faults (EVM)', () => {
       const forgedConfig = d.cluster.configFile.replace(/\.json$/, '-forged.json');
       writeFileSync(forgedConfig, JSON.stringify({ ...cfg, hubUrl: proxy.url }));
       const p = d.cluster.startRole('forged-listener', ['listener', '--config', forgedConfig, '--schema', `${d.schemaPrefix}forged_listener`], devnetRoleEnv('listener-0'));
-      const code = await Promise.race([p.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
-      assert.equal(code, 3, p.output().slice(-2000));
+      assert.equal(await exitWithin(p.exited, 60_000), 3, p.output().slice(-2000));
       assert.match(p.output(), /hub copy halted/);
       const stored = await d.db.pool.query<{ h: string | null }>(`SELECT max(height)::text AS h FROM "${d.schemaPrefix}forged_listener".blocks`);
       assert.equal(stored.rows[0]?.h, '1', 'nothing from the forged block on is stored');
@@ -209,6 +219,16 @@ describe('bridge under faults (EVM)', () => {
     }
   });
 });
+
+/** A process's exit code, or 'timeout' after `ms` (the timer does not outlive the answer). */
+async function exitWithin(exited: Promise<number | null>, ms: number): Promise<number | null | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A JSON-RPC proxy that refuses some sendRawTransaction calls (not forwarded) and loses some answers (forwarded). */
 async function startFlakyRpc(target: string): Promise<{ url: string; failedBefore: number; failedAfter: number; close(): Promise<void> }> {

@@ -36,7 +36,9 @@ describe('SchemaLock', () => {
     const first = await SchemaLock.acquire(db.url, 'approver_a');
     const timer = setTimeout(() => void first.release(), 300);
     try {
+      const t0 = Date.now();
       const second = await SchemaLock.acquire(db.url, 'approver_a', { waitMs: 5000, pollMs: 50 });
+      assert.ok(Date.now() - t0 >= 250, 'it waited for the first holder');
       await second.release();
     } finally {
       clearTimeout(timer);
@@ -57,11 +59,37 @@ describe('SchemaLock', () => {
       const poll = () => (reasons.length > 0 ? resolve() : Date.now() - started > 10_000 ? reject(new Error('no loss reported')) : setTimeout(poll, 20));
       poll();
     });
+    await new Promise((r) => setTimeout(r, 200)); // the session's 'end' follows its 'error'
     assert.equal(reasons.length, 1);
     await lock.release();
     const quiet: string[] = [];
     const other = await SchemaLock.acquire(db.url, 'submitter_a', { onLost: (r) => quiet.push(r) });
     await other.release();
     assert.deepEqual(quiet, []);
+  });
+
+  it('does not report a loss for a lock it never held (the session failed while waiting)', async () => {
+    const holder = await SchemaLock.acquire(db.url, 'listener_w');
+    const reasons: string[] = [];
+    try {
+      const waiting = SchemaLock.acquire(db.url, 'listener_w', { waitMs: 20_000, pollMs: 50, onLost: (r) => reasons.push(r) });
+      const waiter = await (async () => {
+        for (let i = 0; i < 200; i++) {
+          const { rows } = await db.pool.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()
+               AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)`,
+          );
+          if (rows[0]) return rows[0].pid;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error('the waiting session never showed');
+      })();
+      await db.pool.query('SELECT pg_terminate_backend($1)', [waiter]);
+      await assert.rejects(waiting, (e: unknown) => !(e instanceof SchemaInUseError));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(reasons, []);
+    } finally {
+      await holder.release();
+    }
   });
 });
