@@ -60,6 +60,7 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
   const cfg = configFrom(opts);
   const log = createLogger(cfg.log.level).child({ role });
   if (opts.statusPort !== undefined && !/^[0-9]{1,5}$/.test(opts.statusPort)) throw new ConfigError('--status-port must be a port number');
+  const lockWaitMs = schemaLockWaitMs();
   const hubKey = Ed25519Signer.fromSeedHex(loadSecret('KLX_HUB_KEY', 'the role\'s hub key (hex ed25519 seed)'));
   const chains = configuredChains(cfg);
   const keys = (loadKeys ? loadKeys(chains) : undefined) as K;
@@ -71,7 +72,7 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
   const lock: { lost: string | null } = { lost: null };
   // One process per schema: a second one (the same key started twice) refuses to start.
   const schemaLock = await SchemaLock.acquire(cfg.databaseUrl, schema, {
-    waitMs: schemaLockWaitMs(),
+    waitMs: lockWaitMs,
     onLost: (reason) => {
       lock.lost = reason;
       log.fatal(`${reason}; stopping, as another process may now take schema ${schema}`);

@@ -39,6 +39,14 @@ describe('config validation', () => {
     assert.doesNotMatch(r.output, /s3cr3t-pw/);
   });
 
+  it('a role refuses a malformed KLX_SCHEMA_LOCK_WAIT_MS (exit 2) before it connects anywhere', async () => {
+    const path = writeTempJson('cfg.json', good());
+    const r = await runCli(['listener', '--config', path], { KLX_HUB_KEY: '11'.repeat(32), KLX_SCHEMA_LOCK_WAIT_MS: '10s', DATABASE_URL: '' });
+    assert.equal(r.code, 2, r.output);
+    assert.match(r.output, /KLX_SCHEMA_LOCK_WAIT_MS must be a whole number of milliseconds/);
+    assert.doesNotMatch(r.output, /s3cr3t-pw/);
+  });
+
   it('a malformed producer key is refused without printing it', async () => {
     const path = writeTempJson('cfg.json', good());
     const secretish = 'ab'.repeat(31) + 'zz';
