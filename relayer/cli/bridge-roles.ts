@@ -124,7 +124,7 @@ async function startRole<K = undefined>(role: string, opts: RoleOpts, loadKeys?:
       await stop();
     }
   };
-  return { cfg, log, pool, schema, hub, chains, abort, health, keys, runToEnd, stop: () => stop() };
+  return { cfg, log, pool, schema, hub, chains, abort, health, keys, runToEnd, stop };
 }
 
 /** KLX_SCHEMA_LOCK_WAIT_MS: how long a starting role waits for its schema's previous holder (default 10 s). */
