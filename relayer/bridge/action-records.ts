@@ -39,12 +39,20 @@ export function mayHaveQuorum(a: ActionRecord, context: string, quorum: number):
   return false;
 }
 
-/** Approver shares of the payload the hub records that verify against the chain's signer set. */
-export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord): SignatureShare[] {
-  return Object.values(a.approvals)
-    .filter((s) => s.payloadHash === unsigned.payloadHash)
-    .map((s) => shareFromBody(s, 'approver'))
-    .filter((s) => adapter.verifyShare(unsigned, s));
+/**
+ * Approver shares of the payload the hub records that verify against the chain's signer
+ * set, in the record's order. With `enough`, it stops once that many verified: each check
+ * may cost a signature recovery, and most actions are co-signed with every approval in.
+ */
+export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord, enough = Infinity): SignatureShare[] {
+  const valid: SignatureShare[] = [];
+  for (const body of Object.values(a.approvals)) {
+    if (valid.length >= enough) break;
+    if (body.payloadHash !== unsigned.payloadHash) continue;
+    const share = shareFromBody(body, 'approver');
+    if (adapter.verifyShare(unsigned, share)) valid.push(share);
+  }
+  return valid;
 }
 
 /** The fully signed action of a hub record in status 'signed' (processor + approvals). */

@@ -5,7 +5,7 @@
  * the chain's signer set. Its co-signature is itself a hub transaction (`cosign`), so
  * the signed action is in PostgreSQL before any submitter can see it.
  */
-import type { ChainSigner } from '../../adapters/chain-adapter.ts';
+import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.ts';
 import type { ActionRecord, OverrideRecord } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
@@ -108,9 +108,12 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
       for (const context of approvalContexts(a)) {
         if (!mayHaveQuorum(a, context, chain.registration.approverQuorum)) continue;
         const unsigned = unsignedOf(chain.adapter, a, context);
-        const shares = validApproverShares(chain.adapter, unsigned, a);
-        if (shares.length < chain.registration.approverQuorum) continue;
-        const request = chain.adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
+        const quorum = chain.registration.approverQuorum;
+        const processorRequest = (shares: SignatureShare[]) => chain.adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
+        // The first `quorum` valid shares nearly always suffice; every valid share only when they do not combine.
+        const first = validApproverShares(chain.adapter, unsigned, a, quorum);
+        if (first.length < quorum) continue;
+        const request = processorRequest(first) ?? processorRequest(validApproverShares(chain.adapter, unsigned, a));
         if (!request) continue;
         items.push(shareToBody(unsigned, { signer: signer.address, role: 'processor', round: request.round, signature: signer.sign(request) }));
         break;

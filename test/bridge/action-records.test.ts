@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mayHaveQuorum } from '../../relayer/bridge/action-records.ts';
+import { mayHaveQuorum, validApproverShares } from '../../relayer/bridge/action-records.ts';
+import type { ChainAdapter, SignatureShare, UnsignedAction } from '../../adapters/chain-adapter.ts';
 import type { ActionRecord } from '../../relayer/ledger/bridge-state.ts';
 import type { SignatureShareBody } from '../../relayer/ledger/bridge-bodies.ts';
 
@@ -22,5 +23,29 @@ describe('mayHaveQuorum: the cheap test the co-signer makes before deriving and 
     assert.equal(mayHaveQuorum(action([share('a', '0x1', 'n9'), share('b', '0x1', 'n8')]), 'n9', 2), false, 'the same payload in two contexts');
     assert.equal(mayHaveQuorum(action([share('a', '0x1', 'n9'), share('b', '0x1', 'n9')]), 'n9', 2), true);
     assert.equal(mayHaveQuorum(action([share('a', '0x1', 'n9'), share('b', '0x1', 'n9')]), '', 2), false, 'no approval in the empty context');
+  });
+});
+
+describe('validApproverShares: the shares the co-signer checks before it signs', () => {
+  const unsigned: UnsignedAction = { chain: 'ethereum', actionId: 7n, payloadHash: '0x1', context: '', payload: null };
+  // A chain whose share check is costly (a signature recovery): it counts the checks; signer "bad" never verifies.
+  const counting = () => {
+    const checked: string[] = [];
+    const adapter = { verifyShare: (_u: UnsignedAction, s: SignatureShare) => (checked.push(s.signer), s.signer !== 'bad') } as unknown as ChainAdapter;
+    return { adapter, checked };
+  };
+
+  it('returns every valid share of the payload when asked for all, skipping invalid ones and other payloads', () => {
+    const { adapter, checked } = counting();
+    const shares = validApproverShares(adapter, unsigned, action([share('a', '0x1'), share('bad', '0x1'), share('b', '0x2'), share('c', '0x1')]));
+    assert.deepEqual(shares.map((s) => s.signer), ['a', 'c']);
+    assert.deepEqual(checked, ['a', 'bad', 'c'], 'a share of another payload is not even checked');
+  });
+
+  it('stops checking once `enough` shares verified (the quorum), so a third approval costs no recovery', () => {
+    const { adapter, checked } = counting();
+    const shares = validApproverShares(adapter, unsigned, action([share('a', '0x1'), share('bad', '0x1'), share('b', '0x1'), share('c', '0x1')]), 2);
+    assert.deepEqual(shares.map((s) => s.signer), ['a', 'b']);
+    assert.deepEqual(checked, ['a', 'bad', 'b'], 'c is never checked');
   });
 });
