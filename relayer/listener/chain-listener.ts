@@ -1,8 +1,9 @@
 /**
  * ChainListener: watches one chain's bridge and attests its events to the hub.
  *
- * Each tick: (1) re-checks that every block it attested is still the chain's block at
- * that height — a change halts this chain persistently, until an operator clears it;
+ * Each tick: (1) reads the chain's head; unless its final block is still the cursor block,
+ * re-checks that every block it attested is still the chain's block at that height — a
+ * change halts this chain persistently, until an operator clears it;
  * (2) scans final blocks only (the configured confirmation depth) after its cursor;
  * (3) refuses a gap in event ids; (4) reconciles custody: free custody at the final block
  * should be at least the deposits minus releases seen so far (an alarm if not; read on ticks
@@ -121,6 +122,11 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     if (registered === null) return 0; // the hub does not carry the chain yet
     if (!registered) throw new RegistrationMismatch(this.name);
     const cursor = this.memo?.cursor ?? (await this.store.cursor(this.name));
+    const { final } = await adapter.head();
+    // The chain's final block, read just now, is the cursor block itself: so the cursor and
+    // every attested block below it are still the chain's, and nothing new is final. A quiet
+    // tick costs the head read only (the reorg check would read that same block again).
+    if (cursor && final.height === cursor.block.height && final.hash === cursor.block.hash) return 0;
     const changed = await this.changedAttestedBlock(cursor?.block ?? null);
     if (changed) {
       const reason = `block ${changed.height} (${changed.hash}) changed after it was attested: reorganisation beyond the confirmation depth`;
@@ -129,7 +135,6 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       this.emit('halted', { chain: this.name, reason });
       return 0;
     }
-    const { final } = await adapter.head();
     if (cursor && final.height <= cursor.block.height) return 0;
     const scanned = await adapter.scan(cursor?.block ?? null, final);
     let expected = cursor?.nextEventId ?? 1n;

@@ -334,4 +334,38 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(attests(), sent, 'no vote from a halted listener');
     assert.equal(store.writes, 5);
   });
+  it('a quiet tick reads the head only; a final block at the cursor height with another hash is checked and halts the chain', async () => {
+    const store = new MemoryListenerStore();
+    const real = b.adapter();
+    let reorgChecks = 0;
+    let forgedFinal: BlockRef | null = null;
+    // The real adapter, with its reorg checks counted and, on demand, a head whose final block was replaced.
+    const adapter = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'checkReorg') return (blocks: readonly BlockRef[]) => (reorgChecks++, forgedFinal ? Promise.resolve(blocks[0] ?? null) : target.checkReorg(blocks));
+        if (prop === 'head') return async () => ({ ...(await target.head()), ...(forgedFinal ? { final: forgedFinal } : {}) });
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const quiet = { ...configured(adapter), custodySyncBlocks: 1_000_000_000 };
+    // Every tick writes its cursor, so the store shows the block the listener stands on.
+    const l = new ChainListener(quiet, hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7, { cursorFlushMs: 0 });
+    await b.rpc.advance(2);
+    await l.tick();
+    const cursor = await store.cursor();
+    assert.ok(cursor, 'the first tick wrote where it stands');
+    const checks = reorgChecks;
+    await l.tick();
+    await l.tick();
+    assert.equal(reorgChecks, checks, 'nothing new is final: the cursor block is the final block just read, no second read of it');
+    await b.rpc.advance(2);
+    await l.tick();
+    assert.equal(reorgChecks, checks + 1, 'a new final block: the cursor block is checked once');
+    const at = (await store.cursor())?.block as BlockRef;
+    forgedFinal = { height: at.height, hash: `${at.hash.slice(0, -4)}zzzz` };
+    assert.equal(await l.tick(), 0);
+    assert.equal(reorgChecks, checks + 3, 'the same height with another hash is checked: the cursor block, then every attested block to name the change');
+    assert.match((await store.halted())?.reason ?? '', /changed after it was attested/);
+  });
 });
