@@ -4,11 +4,19 @@
  *    depth to the hub crediting it (5 listeners, quorum 3), p50/p99;
  *  - end-to-end withdrawals per second in strict order, timed until the hub settles
  *    each one (approvals, co-signature, submitter, execution attested by listeners);
- *  - baseline in the same run: raw sequential viem send + receipt on the same node.
+ *  - baseline in the same run: raw sequential viem send + receipt on the same node;
+ *  - one verifying copy alone: a fresh follower in this process replays the run's hub from
+ *    genesis over the node's stream into its own schema (what a listener or approver host
+ *    does on a machine of its own), next to in-memory verification of the same blocks.
  */
 import { erc20Abi, type Address } from 'viem';
 import { signTx, type SignedTx } from '../../relayer/ledger/transaction.ts';
-import { devnetAddress, devnetUser } from '../../relayer/devnet/devnet-config.ts';
+import { DEVNET_NETWORK, DEVNET_PREFIX, devnetAddress, devnetProducer, devnetUser } from '../../relayer/devnet/devnet-config.ts';
+import { VerifyingFollower } from '../../relayer/follower/follower.ts';
+import { HttpBlockSource } from '../../relayer/follower/block-source.ts';
+import { ChainVerifier } from '../../relayer/ledger/verifier.ts';
+import { decodeBlock } from '../../relayer/ledger/block.ts';
+import { ChannelStore } from '../../relayer/store/channel-store.ts';
 import { bridgeRecord, depositErc20, startBridgeDevnet } from '../helpers/bridge-devnet.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { availableParallelism } from 'node:os';
@@ -58,6 +66,7 @@ try {
     nonces[lane] = nonce + 1n;
     txs.push(signTx({ network: 'devnet', channel: 'bridge', type: 'withdraw', sender: alice, lane, nonce, body: { chain: 'ethereum', asset: 'KLX', amount: '1000000', recipient: user } }, devnetUser('alice')));
   }
+  const windowStart = await d.hub.headHeight();
   const meter = new CpuMeter(() => new Map([...d.cluster.processes].flatMap(([name, p]) => (p.child.pid ? [[name, p.child.pid] as const] : []))), d.db.pool);
   const cpu0 = await meter.snapshot();
   const t0 = performance.now();
@@ -70,6 +79,7 @@ try {
   await waitFor('all withdrawals settled', async () => (await bridgeRecord<{ status: string }>(d, `action/ethereum/${last}`))?.status === 'executed', 600_000);
   const seconds = (performance.now() - t0) / 1000;
   const withdrawalCpu = cpuBetween(cpu0, await meter.snapshot());
+  const blocksPerWithdrawal = Number((await d.hub.headHeight()) - windowStart) / WITHDRAWALS;
   for (let id = first; id <= last; id++) {
     const a = await bridgeRecord<{ status: string }>(d, `action/ethereum/${id}`);
     if (a?.status !== 'executed') throw new Error(`action ${id} is ${a?.status}`);
@@ -85,6 +95,31 @@ try {
   const baseline = BASELINE_TXS / ((performance.now() - b0) / 1000);
   const baselineCpu = cpuBetween(bcpu0, await meter.snapshot());
 
+  // One verifying copy alone, in this process, catching up from genesis (durable writes in batches of up to 500 blocks).
+  const head = await d.hub.headHeight();
+  const identity = { network: DEVNET_NETWORK, channel: 'bridge', addressPrefix: DEVNET_PREFIX, producer: devnetProducer('bridge').publicKey };
+  const schema = `${d.schemaPrefix}bench_copy`;
+  const copy = new VerifyingFollower({ pool: d.db.pool, schema, identity });
+  await copy.open();
+  const stop = new AbortController();
+  const caughtUp = new Promise<void>((resolve) => copy.on('block-verified', (e) => e.height >= head && resolve()));
+  const ccpu0 = await meter.snapshot();
+  const c0 = performance.now();
+  const following = copy.run(new HttpBlockSource(d.cluster.hubUrl, 'bridge'), stop.signal);
+  await caughtUp;
+  const copySeconds = (performance.now() - c0) / 1000;
+  const copyCpu = cpuBetween(ccpu0, await meter.snapshot());
+  stop.abort();
+  await following;
+  // Baseline: the same blocks, verified and applied in memory only (no stream, no store).
+  const rows = await new ChannelStore(d.db.pool, schema, 'bridge').readBlockRows(0n, head);
+  const blocks = rows.map((r) => decodeBlock(new Uint8Array(r.body), new Uint8Array(r.signature)));
+  const verifier = new ChainVerifier(identity);
+  const m0 = process.cpuUsage();
+  for (const b of blocks) verifier.verifyAndApply(b);
+  const m = process.cpuUsage(m0);
+  const memoryMsPerBlock = (m.user + m.system) / 1000 / blocks.length;
+
   console.log('\nBridge, every role a separate process (5 listeners q3, 3 approvers q2, processor, submitter), anvil');
   console.log(`deposit credit latency after the depth (${DEPOSITS} deposits)   p50 ${pct(latencies, 50).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   max ${Math.max(...latencies).toFixed(0)} ms   (target p99 <= 500 ms)`);
   console.log(`  first deposit after the roles start (cold, not in the figures above)   ${coldStart.toFixed(0)} ms`);
@@ -97,6 +132,15 @@ try {
   } else {
     console.log('CPU per withdrawal: not measured (no /proc on this system)');
   }
+  const copyBlocks = Number(head) + 1;
+  const copyRate = copyBlocks / copySeconds;
+  console.log(`\nOne verifying copy alone (a listener's or approver's hub copy catching up from genesis, ${copyBlocks} blocks, ${blocksPerWithdrawal.toFixed(2)} blocks per withdrawal in the window)`);
+  console.log(`  stream, verification and durable writes   ${copyRate.toFixed(0)} blocks/s = ${(copyRate / blocksPerWithdrawal).toFixed(0)} withdrawals/s`);
+  if (meter.available) {
+    const ms = (label: string) => (((copyCpu.get(label) ?? 0) * 1000) / copyBlocks).toFixed(2);
+    console.log(`  CPU per block: copy ${ms('bench')} ms, its PostgreSQL backends ${ms('pg:other')} ms, the node serving the stream ${ms('processor')} ms`);
+  }
+  console.log(`  baseline in the same run: the same blocks verified in memory only   ${(1000 / memoryMsPerBlock).toFixed(0)} blocks/s (${memoryMsPerBlock.toFixed(2)} ms CPU per block)`);
 } finally {
   await d.stop();
 }
