@@ -60,8 +60,6 @@ export class EvmAdapter implements ChainAdapter {
   private readonly signers: EvmSignerSet;
   private readonly approverQuorum: number;
   private chainIdChecked: Promise<void> | undefined;
-  /** The last head read with a block-count depth (see head). */
-  private lastHead: { latest: BlockRef; final: BlockRef } | null = null;
 
   constructor(o: EvmAdapterOptions) {
     if (!o.chain) throw new ConfigError('an EVM adapter needs a chain name');
@@ -119,14 +117,9 @@ export class EvmAdapter implements ChainAdapter {
     const latest = await this.taggedBlock('latest');
     const depth = BigInt(this.confirmations.count - 1);
     if (depth === 0n) return { latest, final: latest };
-    // The same newest block as last time: its hash commits to every block below it, so the
-    // final block is unchanged too (a listener polling faster than blocks come reads it once).
-    const last = this.lastHead;
-    if (last && last.latest.height === latest.height && last.latest.hash === latest.hash) return { latest, final: { ...last.final } };
     const final = await this.blockAt(latest.height > depth ? latest.height - depth : 0n);
     if (!final) throw new ChainRpcError(this.chain, 'the final block vanished while reading the head (a reorg?)', true);
-    this.lastHead = { latest, final };
-    return this.lastHead;
+    return { latest, final };
   }
 
   async scan(after: BlockRef | null, upTo: BlockRef): Promise<ChainEvent[]> {

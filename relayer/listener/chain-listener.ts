@@ -122,19 +122,19 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     if (registered === null) return 0; // the hub does not carry the chain yet
     if (!registered) throw new RegistrationMismatch(this.name);
     const cursor = this.memo?.cursor ?? (await this.store.cursor(this.name));
-    const { final } = await adapter.head();
+    let final: BlockRef;
+    try {
+      ({ final } = await adapter.head());
+    } catch (e) {
+      // A head that cannot be read (a node that lost the final block, say) does not skip the reorg check.
+      if (await this.haltOnReorg(cursor?.block ?? null)) return 0;
+      throw e;
+    }
     // The chain's final block, read just now, is the cursor block itself: so the cursor and
     // every attested block below it are still the chain's, and nothing new is final. A quiet
     // tick costs the head read only (the reorg check would read that same block again).
     if (cursor && final.height === cursor.block.height && final.hash === cursor.block.hash) return 0;
-    const changed = await this.changedAttestedBlock(cursor?.block ?? null);
-    if (changed) {
-      const reason = `block ${changed.height} (${changed.hash}) changed after it was attested: reorganisation beyond the confirmation depth`;
-      await this.store.halt(this.name, reason, changed.height);
-      this.memo = null;
-      this.emit('halted', { chain: this.name, reason });
-      return 0;
-    }
+    if (await this.haltOnReorg(cursor?.block ?? null)) return 0;
     if (cursor && final.height <= cursor.block.height) return 0;
     const scanned = await adapter.scan(cursor?.block ?? null, final);
     let expected = cursor?.nextEventId ?? 1n;
@@ -193,6 +193,17 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
       this.emit('attested', { chain: this.name, count: votes.length, firstEventId: votes[0]?.eventId ?? '', lastEventId: votes[votes.length - 1]?.eventId ?? '', finalHeight: final.height });
     }
     return votes.length;
+  }
+
+  /** Halts this chain, persistently, if a block it attested (or its cursor block) changed; says whether it did. */
+  private async haltOnReorg(cursorBlock: BlockRef | null): Promise<boolean> {
+    const changed = await this.changedAttestedBlock(cursorBlock);
+    if (!changed) return false;
+    const reason = `block ${changed.height} (${changed.hash}) changed after it was attested: reorganisation beyond the confirmation depth`;
+    await this.store.halt(this.name, reason, changed.height);
+    this.memo = null;
+    this.emit('halted', { chain: this.name, reason });
+    return true;
   }
 
   /** Whether the cursor is due to be written (and the halt flag to be read). */

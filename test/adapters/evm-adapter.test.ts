@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -366,42 +365,6 @@ for (const config of CONFIGS) {
 
         const elsewhere = new EvmAdapter({ chain: config.chain, rpcUrl: h.anvil.url, deployment: { ...h.deployment, chainId: config.chainId + 1 }, confirmations: config.confirmations });
         await assert.rejects(elsewhere.head(), (e) => e instanceof ChainRpcError && !e.retriable && /chain id/.test(e.message));
-      });
-
-      it('a head read with no new block reads the newest block only; a reorg of it is read in full', async () => {
-        // A counting JSON-RPC proxy in front of anvil: what a listener polling faster than blocks come costs its RPC provider.
-        const calls: string[] = [];
-        const proxy = createServer((req, res) => {
-          const chunks: Buffer[] = [];
-          req.on('data', (c: Buffer) => chunks.push(c));
-          req.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            calls.push((JSON.parse(body) as { method: string }).method);
-            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-              .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()))
-              .catch(() => res.writeHead(502).end());
-          });
-        });
-        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-        try {
-          const port = (proxy.address() as { port: number }).port;
-          const counted = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${port}`, deployment: h.deployment, confirmations: config.confirmations });
-          await h.advance(3);
-          const first = await counted.head();
-          calls.length = 0;
-          assert.deepEqual(await counted.head(), first);
-          const perRead = config.confirmations.kind === 'blocks' ? ['eth_getBlockByNumber'] : ['eth_getBlockByNumber', 'eth_getBlockByNumber'];
-          assert.deepEqual(calls, perRead, 'the unchanged newest block settles it (finalized tags are read both)');
-          if (h.reorgLast && config.confirmations.kind === 'blocks') {
-            await h.reorgLast(config.confirmations.count); // replaces the final block too
-            const after = await counted.head();
-            assert.equal(after.latest.height, first.latest.height);
-            assert.notEqual(after.final.hash, first.final.hash, 'the replaced final block is not taken from the earlier read');
-            assert.deepEqual(after.final, await a.blockAt(after.final.height));
-          }
-        } finally {
-          await new Promise((r) => proxy.close(r));
-        }
       });
 
       it('submission states: unknown before broadcast, pending in the pool (re-broadcast is harmless), then included', async () => {

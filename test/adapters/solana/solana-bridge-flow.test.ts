@@ -334,16 +334,24 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(attests(), sent, 'no vote from a halted listener');
     assert.equal(store.writes, 5);
   });
-  it('a quiet tick reads the head only; a final block at the cursor height with another hash is checked and halts the chain', async () => {
+  it('a quiet tick makes no reorg check; a replaced final block at the cursor height, or a head that cannot be read, still gets one', async () => {
     const store = new MemoryListenerStore();
     const real = b.adapter();
     let reorgChecks = 0;
     let forgedFinal: BlockRef | null = null;
-    // The real adapter, with its reorg checks counted and, on demand, a head whose final block was replaced.
+    let reorged = false;
+    let headFails = false;
+    // The real adapter, with its reorg checks counted and, on demand, a head whose final block was replaced, a
+    // head read that fails, or a chain that reports the cursor block changed.
     const adapter = new Proxy(real, {
       get(target, prop, receiver) {
-        if (prop === 'checkReorg') return (blocks: readonly BlockRef[]) => (reorgChecks++, forgedFinal ? Promise.resolve(blocks[0] ?? null) : target.checkReorg(blocks));
-        if (prop === 'head') return async () => ({ ...(await target.head()), ...(forgedFinal ? { final: forgedFinal } : {}) });
+        if (prop === 'checkReorg') return (blocks: readonly BlockRef[]) => (reorgChecks++, reorged ? Promise.resolve(blocks[0] ?? null) : target.checkReorg(blocks));
+        if (prop === 'head') {
+          return async () => {
+            if (headFails) throw new Error('the node lost the final block');
+            return { ...(await target.head()), ...(forgedFinal ? { final: forgedFinal } : {}) };
+          };
+        }
         const value: unknown = Reflect.get(target, prop, receiver);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
@@ -362,10 +370,22 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     await b.rpc.advance(2);
     await l.tick();
     assert.equal(reorgChecks, checks + 1, 'a new final block: the cursor block is checked once');
+    // A head that cannot be read: the reorg check still runs (nothing changed here), then the failure is reported.
+    headFails = true;
+    await assert.rejects(l.tick(), /lost the final block/);
+    assert.equal(reorgChecks, checks + 2, 'checked although the head failed');
+    headFails = false;
     const at = (await store.cursor())?.block as BlockRef;
     forgedFinal = { height: at.height, hash: `${at.hash.slice(0, -4)}zzzz` };
+    reorged = true;
     assert.equal(await l.tick(), 0);
-    assert.equal(reorgChecks, checks + 3, 'the same height with another hash is checked: the cursor block, then every attested block to name the change');
+    assert.equal(reorgChecks, checks + 4, 'the same height with another hash is checked: the cursor block, then every attested block to name the change');
+    assert.match((await store.halted())?.reason ?? '', /changed after it was attested/);
+    // And a chain reorganised under a head that cannot be read halts all the same.
+    store.clearHalt();
+    const again = new ChainListener(quiet, hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7, { cursorFlushMs: 0 });
+    headFails = true;
+    assert.equal(await again.tick(), 0);
     assert.match((await store.halted())?.reason ?? '', /changed after it was attested/);
   });
 });
