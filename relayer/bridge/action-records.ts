@@ -41,16 +41,22 @@ export function mayHaveQuorum(a: ActionRecord, context: string, quorum: number):
 
 /**
  * Approver shares of the payload the hub records that verify against the chain's signer
- * set, in the record's order. With `enough`, it stops once that many verified: each check
- * may cost a signature recovery, and most actions are co-signed with every approval in.
+ * set, one per chain signer, in the record's order. The hub does not tie a share's chain
+ * signer to the approver who sent it, so an approver repeating another's share counts
+ * once: it cannot make up a quorum the chain would refuse. With `enough`, it stops once
+ * that many verified: each check may cost a signature recovery, and most actions are
+ * co-signed with every approval in.
  */
 export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord, enough = Infinity): SignatureShare[] {
   const valid: SignatureShare[] = [];
+  const signers = new Set<string>();
   for (const body of Object.values(a.approvals)) {
     if (valid.length >= enough) break;
-    if (body.payloadHash !== unsigned.payloadHash) continue;
+    if (body.payloadHash !== unsigned.payloadHash || signers.has(body.signer)) continue;
     const share = shareFromBody(body, 'approver');
-    if (adapter.verifyShare(unsigned, share)) valid.push(share);
+    if (!adapter.verifyShare(unsigned, share)) continue;
+    valid.push(share);
+    signers.add(body.signer);
   }
   return valid;
 }

@@ -42,6 +42,16 @@ describe('validApproverShares: the shares the co-signer checks before it signs',
     assert.deepEqual(checked, ['a', 'bad', 'c'], 'a share of another payload is not even checked');
   });
 
+  it('counts a chain signer once: an approver repeating another approver\'s share makes no quorum', () => {
+    const { adapter, checked } = counting();
+    // Approvals are keyed by the sending approver's hub address; "mallory" sent a copy of a's share.
+    const copied = { approvals: { alice: share('a', '0x1'), mallory: share('a', '0x1'), carol: share('c', '0x1') } } as unknown as ActionRecord;
+    assert.deepEqual(validApproverShares(adapter, unsigned, copied, 2).map((s) => s.signer), ['a', 'c']);
+    assert.deepEqual(checked, ['a', 'c'], 'the repeat is not even checked');
+    const only = { approvals: { alice: share('a', '0x1'), mallory: share('a', '0x1') } } as unknown as ActionRecord;
+    assert.equal(validApproverShares(adapter, unsigned, only).length, 1, 'one signer: below a quorum of two');
+  });
+
   it('stops checking once `enough` shares verified (the quorum), so a third approval costs no recovery', () => {
     const { adapter, checked } = counting();
     const shares = validApproverShares(adapter, unsigned, action([share('a', '0x1'), share('bad', '0x1'), share('b', '0x1'), share('c', '0x1')]), 2);
