@@ -5,7 +5,7 @@
  * live in evm-codec.ts (addresses, amounts, EIP-712, log decoding) and evm-signing.ts
  * (the signer set); RPC failures, gas and fees in evm-rpc.ts.
  */
-import { BlockNotFoundError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, encodeFunctionData, erc20Abi, getAbiItem, keccak256, zeroAddress, type Address, type Hex } from 'viem';
+import { BlockNotFoundError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, decodeFunctionResult, encodeFunctionData, erc20Abi, getAbiItem, hexToBigInt, keccak256, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ConfigError, KlxError } from '../../relayer/ledger/errors.ts';
 import {
@@ -183,28 +183,52 @@ export class EvmAdapter implements ChainAdapter {
     return null;
   }
 
-  /** Keyed by the asset ids exactly as given ("native" or a token address in any accepted spelling). */
+  /**
+   * Keyed by the asset ids exactly as given ("native" or a token address in any accepted
+   * spelling). Every read names the block by its hash (EIP-1898), so it is that block's state
+   * whatever the chain does meanwhile; one check afterwards says the block is still the
+   * chain's.
+   */
   async custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>> {
     const tokens = assets.map((a) => tokenOfAsset(this.chain, a));
     await this.ready();
-    await this.requireCanonical(at, 'before the balance read', true);
     // Before its deployment the bridge held nothing (and its contract answers no call there).
-    if (at.height < this.startBlock) return new Map(assets.map((a) => [a, 0n]));
-    const blockNumber = at.height;
+    if (at.height < this.startBlock) {
+      await this.requireCanonical(at, 'at a block before the deployment', true);
+      return new Map(assets.map((a) => [a, 0n]));
+    }
+    const block = { blockHash: at.hash as Hex };
+    const call = async (what: string, to: Address, data: Hex): Promise<Hex> => this.readAt(at, what, () => this.client.request({ method: 'eth_call', params: [{ to, data }, block] }));
     // Free custody, as the contract's own release check computes it: held minus what deferred payouts left claimable.
     const balances = await mapLimit(tokens, READ_CONCURRENCY, async (token) => {
       const [held, owed] = await Promise.all([
-        this.rpc(`balance of ${token === zeroAddress ? 'native' : token}`, () =>
-          token === zeroAddress
-            ? this.client.getBalance({ address: this.custody, blockNumber })
-            : this.client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [this.custody], blockNumber }),
+        token === zeroAddress
+          ? this.readAt(at, 'native balance', () => this.client.request({ method: 'eth_getBalance', params: [this.custody, block] })).then(hexToBigInt)
+          : call(`balance of ${token}`, token, encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [this.custody] })).then((data) =>
+              decodeFunctionResult({ abi: erc20Abi, functionName: 'balanceOf', data }),
+            ),
+        call(`claimable of ${token}`, this.custody, encodeFunctionData({ abi: klxBridgeAbi(), functionName: 'totalClaimable', args: [token] })).then(
+          (data) => {
+            const owed: unknown = decodeFunctionResult({ abi: klxBridgeAbi(), functionName: 'totalClaimable', data });
+            if (typeof owed !== 'bigint') throw new ChainRpcError(this.chain, `the bridge answered totalClaimable with ${typeof owed}`, true);
+            return owed;
+          },
         ),
-        this.rpc(`claimable of ${token}`, () => this.client.readContract({ address: this.custody, abi: klxBridgeAbi(), functionName: 'totalClaimable', args: [token], blockNumber })),
       ]);
       return held - owed;
     });
-    await this.requireCanonical(at, 'during the balance read', true);
+    await this.requireCanonical(at, 'after the balance read', true);
     return new Map(assets.map((a, i) => [a, balances[i] ?? 0n]));
+  }
+
+  /** A read at block `at`: a failure is a reorganisation when the block is no longer the chain's (a node refuses a hash it does not know). */
+  private async readAt<T>(at: BlockRef, what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      await this.requireCanonical(at, `during the ${what} read`, true);
+      throw rpcFailure(this.chain, what, err);
+    }
   }
 
   // ---------------------------------------------------------------- withdrawals

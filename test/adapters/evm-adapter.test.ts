@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -296,6 +297,37 @@ for (const config of CONFIGS) {
         assert.equal(balances.get(token), (await client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [h.deployment.bridge], blockNumber })) - (await owed(token)));
         await assert.rejects(a.custodyBalances(head.latest, ['ETH']), (e) => e instanceof KlxError && e.code === 'BAD_CHAIN_ADDRESS');
         await assert.rejects(a.custodyBalances({ height: head.latest.height, hash: `0x${'ab'.repeat(32)}` }, ['native']), (e) => e instanceof ChainRpcError && e.retriable);
+      });
+
+      it('custody reads name the block by its hash (EIP-1898), so no other block answers for it, and check it once', async () => {
+        // A JSON-RPC proxy in front of anvil that records what the adapter asks.
+        const calls: { method: string; params: unknown[] }[] = [];
+        const proxy = createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            calls.push(JSON.parse(body) as { method: string; params: unknown[] });
+            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+              .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()))
+              .catch(() => res.writeHead(502).end());
+          });
+        });
+        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        try {
+          const watched = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, deployment: h.deployment, confirmations: config.confirmations });
+          const at = (await watched.head()).latest;
+          const token = h.deployment.klxToken as Address;
+          calls.length = 0;
+          const balances = await watched.custodyBalances(at, ['native', token]);
+          assert.deepEqual(balances, await a.custodyBalances(at, ['native', token]));
+          const reads = calls.filter((c) => c.method === 'eth_getBalance' || c.method === 'eth_call');
+          assert.equal(reads.length, 4, 'held and claimable, for each asset');
+          for (const r of reads) assert.deepEqual(r.params[r.params.length - 1], { blockHash: at.hash }, `${r.method} names the block by its hash`);
+          assert.deepEqual(calls.filter((c) => c.method === 'eth_getBlockByNumber').map((c) => c.params[0]), [`0x${at.height.toString(16)}`], 'one check that the block is the chain\'s');
+        } finally {
+          await new Promise((r) => proxy.close(r));
+        }
       });
 
       it('a reorg below the scan start halts the scan for good; a vanished block is a reorg', async () => {
