@@ -232,16 +232,18 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   }
 
   /**
-   * The attested block (or cursor block) the chain no longer has, or null. Blocks are
-   * hash-linked: while the newest one we recorded is unchanged, so is everything below it,
-   * so one read per tick suffices; the full list is read only to name what changed.
+   * The lowest attested block (or the cursor block) the chain no longer has, or null. Blocks
+   * are hash-linked: while the newest one we recorded is unchanged, so is everything below
+   * it, so one read per tick suffices; the full list is read only to name what changed. The
+   * lowest change is named because clearing the halt forgets what was attested from its
+   * height up: everything below it is then still the chain's.
    */
   private async changedAttestedBlock(cursorBlock: BlockRef | null): Promise<BlockRef | null> {
     const { adapter } = this.chain;
     // The cursor block is the final block of the last round, at or above every attested block.
     if (cursorBlock && (await adapter.checkReorg([cursorBlock])) === null) return null;
-    const attested = await this.store.attestedBlocks(this.name);
-    const all = cursorBlock ? [cursorBlock, ...attested] : attested;
+    const attested = [...(await this.store.attestedBlocks(this.name))].sort((x, y) => (x.height < y.height ? -1 : x.height > y.height ? 1 : 0));
+    const all = cursorBlock ? [...attested, cursorBlock] : attested;
     return all.length === 0 ? null : ((await adapter.checkReorg(all)) ?? cursorBlock);
   }
 

@@ -143,6 +143,14 @@ describe('bridge under faults (EVM)', () => {
     const action = await settled('polygon', await nextActionId('polygon') - 1n);
     assert.equal(action.status, 'executed');
     const receipt = await pol.public.getTransactionReceipt({ hash: action.execution?.txHash as `0x${string}` });
+    // Every listener's cursor moves above the execution's block first, so the reorg below changes attested blocks under the cursor too.
+    await waitFor('listener cursors above the execution block', async () => {
+      for (let i = 0; i < 5; i++) {
+        const c = await d.db.pool.query<{ h: string }>(`SELECT block_height::text AS h FROM "${d.schemaPrefix}listener_${i}".listener_cursors WHERE chain = 'polygon'`);
+        if (BigInt(c.rows[0]?.h ?? '0') <= receipt.blockNumber) return false;
+      }
+      return true;
+    }, 30_000);
     // The tip is read with mining paused: a block mined in between would make the reorg too shallow to reach the receipt.
     await d.pauseMining();
     const latest = await pol.public.getBlockNumber();
@@ -158,6 +166,9 @@ describe('bridge under faults (EVM)', () => {
       return ids.length >= 3 ? ids : null;
     }, 60_000);
     const first = halted[0] as number;
+    // The halt names the lowest block that changed (the execution's block), not the newer cursor block above it.
+    const haltRow = await d.db.pool.query<{ h: string; reason: string }>(`SELECT block_height::text AS h, reason FROM "${d.schemaPrefix}listener_${first}".listener_halts WHERE chain = 'polygon'`);
+    assert.equal(haltRow.rows[0]?.h, receipt.blockNumber.toString(), haltRow.rows[0]?.reason);
     const cursorHeight = async () =>
       BigInt((await d.db.pool.query<{ h: string }>(`SELECT block_height::text AS h FROM "${d.schemaPrefix}listener_${first}".listener_cursors WHERE chain = 'polygon'`)).rows[0]?.h ?? '0');
     const haltedAt = await cursorHeight();
