@@ -173,8 +173,8 @@ export interface ChainAdapter {
   /**
    * Free custody balances at a block, by chain asset id: what custody holds for the bridge,
    * less what executed payouts left claimable on the chain itself (EVM `totalClaimable`).
-   * The state read must be that block's (EVM: reads by block hash), and a block that is not
-   * the chain's any more is refused with a retriable ChainRpcError.
+   * The state read must be that block's. The EVM adapter reads by block hash and refuses a
+   * block that is no longer the chain's with a retriable ChainRpcError.
    */
   custodyBalances(at: BlockRef, assets: readonly string[]): Promise<Map<string, bigint>>;
 

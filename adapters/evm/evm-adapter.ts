@@ -198,22 +198,21 @@ export class EvmAdapter implements ChainAdapter {
       return new Map(assets.map((a) => [a, 0n]));
     }
     const block = { blockHash: at.hash as Hex };
-    const call = async (what: string, to: Address, data: Hex): Promise<Hex> => this.readAt(at, what, () => this.client.request({ method: 'eth_call', params: [{ to, data }, block] }));
+    const erc20Balance = encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [this.custody] });
     // Free custody, as the contract's own release check computes it: held minus what deferred payouts left claimable.
     const balances = await mapLimit(tokens, READ_CONCURRENCY, async (token) => {
       const [held, owed] = await Promise.all([
         token === zeroAddress
-          ? this.readAt(at, 'native balance', () => this.client.request({ method: 'eth_getBalance', params: [this.custody, block] })).then(hexToBigInt)
-          : call(`balance of ${token}`, token, encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [this.custody] })).then((data) =>
-              decodeFunctionResult({ abi: erc20Abi, functionName: 'balanceOf', data }),
+          ? this.readAt(at, 'native balance', async () => hexToBigInt(await this.client.request({ method: 'eth_getBalance', params: [this.custody, block] })))
+          : this.readAt(at, `balance of ${token}`, async () =>
+              decodeFunctionResult({ abi: erc20Abi, functionName: 'balanceOf', data: await this.client.request({ method: 'eth_call', params: [{ to: token, data: erc20Balance }, block] }) }),
             ),
-        call(`claimable of ${token}`, this.custody, encodeFunctionData({ abi: klxBridgeAbi(), functionName: 'totalClaimable', args: [token] })).then(
-          (data) => {
-            const owed: unknown = decodeFunctionResult({ abi: klxBridgeAbi(), functionName: 'totalClaimable', data });
-            if (typeof owed !== 'bigint') throw new ChainRpcError(this.chain, `the bridge answered totalClaimable with ${typeof owed}`, true);
-            return owed;
-          },
-        ),
+        this.readAt(at, `claimable of ${token}`, async () => {
+          const data = await this.client.request({ method: 'eth_call', params: [{ to: this.custody, data: encodeFunctionData({ abi: klxBridgeAbi(), functionName: 'totalClaimable', args: [token] }) }, block] });
+          const owed: unknown = decodeFunctionResult({ abi: klxBridgeAbi(), functionName: 'totalClaimable', data });
+          if (typeof owed !== 'bigint') throw new Error(`the bridge answered totalClaimable with ${typeof owed}`);
+          return owed;
+        }),
       ]);
       return held - owed;
     });
@@ -221,12 +220,19 @@ export class EvmAdapter implements ChainAdapter {
     return new Map(assets.map((a, i) => [a, balances[i] ?? 0n]));
   }
 
-  /** A read at block `at`: a failure is a reorganisation when the block is no longer the chain's (a node refuses a hash it does not know). */
+  /**
+   * A read at block `at` (with its decoding): a failure is a reorganisation when the block is
+   * no longer the chain's (a node refuses a hash it does not know), else the read's own error.
+   */
   private async readAt<T>(at: BlockRef, what: string, f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (err) {
-      await this.requireCanonical(at, `during the ${what} read`, true);
+      const gone = await this.blockAt(at.height).then(
+        (now) => !now || now.hash !== at.hash.toLowerCase(),
+        () => false,
+      );
+      if (gone) throw reorged(this.chain, at, `during the ${what} read`, true);
       throw rpcFailure(this.chain, what, err);
     }
   }

@@ -1,5 +1,5 @@
 /** Turning hub action records into chain actions and shares (shared by approver, processor and submitter). */
-import type { ChainAdapter, SignatureShare, SignedAction, UnsignedAction } from '../../adapters/chain-adapter.ts';
+import type { ChainAdapter, SignatureShare, SignedAction, SigningRequest, UnsignedAction } from '../../adapters/chain-adapter.ts';
 import { keys, readRecord, type ActionRecord, type ChainCursor } from '../ledger/bridge-state.ts';
 import type { LedgerState } from '../ledger/state.ts';
 import type { SignatureShareBody } from '../ledger/bridge-bodies.ts';
@@ -41,24 +41,37 @@ export function mayHaveQuorum(a: ActionRecord, context: string, quorum: number):
 
 /**
  * Approver shares of the payload the hub records that verify against the chain's signer
- * set, one per chain signer, in the record's order. The hub does not tie a share's chain
- * signer to the approver who sent it, so an approver repeating another's share counts
- * once: it cannot make up a quorum the chain would refuse. With `enough`, it stops once
- * that many verified: each check may cost a signature recovery, and most actions are
- * co-signed with every approval in.
+ * set, in the record's order. With `enough`, it stops once that many verified: each check
+ * may cost a signature recovery, and most actions are co-signed with every approval in.
  */
 export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord, enough = Infinity): SignatureShare[] {
   const valid: SignatureShare[] = [];
-  const signers = new Set<string>();
   for (const body of Object.values(a.approvals)) {
     if (valid.length >= enough) break;
-    if (body.payloadHash !== unsigned.payloadHash || signers.has(body.signer)) continue;
+    if (body.payloadHash !== unsigned.payloadHash) continue;
     const share = shareFromBody(body, 'approver');
-    if (!adapter.verifyShare(unsigned, share)) continue;
-    valid.push(share);
-    signers.add(body.signer);
+    if (adapter.verifyShare(unsigned, share)) valid.push(share);
   }
   return valid;
+}
+
+/**
+ * What the processor signs for `unsigned`, or undefined while the approvals recorded for it
+ * do not make a quorum in the chain's own judgement. The first `quorum` valid shares nearly
+ * always do; every valid share is tried only when they do not. The adapter, not a count of
+ * shares, decides: the hub does not tie a share's chain signer to the approver who sent it,
+ * so an approver may repeat another's valid share (in any spelling of its address), and the
+ * chain counts that signer once.
+ */
+export function processorRequestFor(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord, quorum: number): SigningRequest | undefined {
+  const complete = (shares: SignatureShare[]) => {
+    if (shares.length < quorum) return undefined;
+    const requests = adapter.signingRequests(unsigned, shares);
+    return requests.some((r) => r.role === 'approver') ? undefined : requests.find((r) => r.role === 'processor');
+  };
+  const first = validApproverShares(adapter, unsigned, a, quorum);
+  if (first.length < quorum) return undefined;
+  return complete(first) ?? complete(validApproverShares(adapter, unsigned, a));
 }
 
 /** The fully signed action of a hub record in status 'signed' (processor + approvals). */

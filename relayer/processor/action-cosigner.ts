@@ -5,7 +5,7 @@
  * the chain's signer set. Its co-signature is itself a hub transaction (`cosign`), so
  * the signed action is in PostgreSQL before any submitter can see it.
  */
-import type { ChainSigner, SignatureShare } from '../../adapters/chain-adapter.ts';
+import type { ChainSigner } from '../../adapters/chain-adapter.ts';
 import type { ActionRecord, OverrideRecord } from '../ledger/bridge-state.ts';
 import { chunksForTx, MAX_SIGNATURES_PER_TX, type SignatureShareBody } from '../ledger/bridge-bodies.ts';
 import type { KlxError } from '../ledger/errors.ts';
@@ -16,7 +16,7 @@ import type { TxBodies } from '../ledger/tx-bodies.ts';
 import { TypedEmitter, Wakeup } from '../events.ts';
 import type { ChannelStore } from '../store/channel-store.ts';
 import { RegistrationMismatch, sameRegistration, type ConfiguredChain } from '../bridge/bridge-setup.ts';
-import { approvalContexts, mayHaveQuorum, shareToBody, unsignedOf, validApproverShares } from '../bridge/action-records.ts';
+import { approvalContexts, mayHaveQuorum, processorRequestFor, shareToBody, unsignedOf } from '../bridge/action-records.ts';
 import type { ChannelProcessor } from './processor.ts';
 
 export interface CosignerEvents {
@@ -108,12 +108,7 @@ export class ActionCosigner extends TypedEmitter<CosignerEvents> {
       for (const context of approvalContexts(a)) {
         if (!mayHaveQuorum(a, context, chain.registration.approverQuorum)) continue;
         const unsigned = unsignedOf(chain.adapter, a, context);
-        const quorum = chain.registration.approverQuorum;
-        const processorRequest = (shares: SignatureShare[]) => chain.adapter.signingRequests(unsigned, shares).find((r) => r.role === 'processor');
-        // The first `quorum` valid shares nearly always suffice; every valid share only when they do not combine.
-        const first = validApproverShares(chain.adapter, unsigned, a, quorum);
-        if (first.length < quorum) continue;
-        const request = processorRequest(first) ?? processorRequest(validApproverShares(chain.adapter, unsigned, a));
+        const request = processorRequestFor(chain.adapter, unsigned, a, chain.registration.approverQuorum);
         if (!request) continue;
         items.push(shareToBody(unsigned, { signer: signer.address, role: 'processor', round: request.round, signature: signer.sign(request) }));
         break;
