@@ -434,8 +434,15 @@ export class SolanaAdapter implements ChainAdapter {
     for (const s of shares) {
       const valid = this.shareVariants(variants, s);
       if (!valid) continue;
-      if (s.role === 'processor') processor = valid;
-      else if (!approvers.has(s.signer)) approvers.set(s.signer, valid);
+      if (s.role === 'processor') {
+        processor = valid;
+        continue;
+      }
+      // Every signature here verified: an approver's are pooled over all shares in its name, so a
+      // partial copy of its bundle (sent by another approver, say) cannot hide its full one.
+      const pooled = approvers.get(s.signer) ?? new Map<number, Uint8Array>();
+      for (const [variant, signature] of valid) if (!pooled.has(variant)) pooled.set(variant, signature);
+      approvers.set(s.signer, pooled);
     }
     return { processor, approvers };
   }

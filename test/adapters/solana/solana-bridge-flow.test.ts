@@ -25,6 +25,7 @@ import { genesisFor, PREFIX, producerKey, user, type TestUser } from '../../help
 import { TxFactory } from '../../helpers/bridge-txs.ts';
 import { startSolanaBridge, type SolanaBridge } from '../../helpers/solana-bridge.ts';
 import type { SolanaAdapter } from '../../../adapters/solana/solana-adapter.ts';
+import { decodeBundle, encodeBundle } from '../../../adapters/solana/solana-codec.ts';
 
 const CHAIN = 'solana';
 
@@ -232,6 +233,13 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     const ask = (role: 'approver' | 'processor', shares: Parameters<typeof adapter.signingRequests>[1]) => adapter.signingRequests(again, shares).find((r) => r.role === role) as NonNullable<ReturnType<typeof adapter.signingRequests>[number]>;
     const s1 = { signer: a1!.address, role: 'approver' as const, round: 0, signature: a1!.sign(ask('approver', [])) };
     const s2 = { signer: a2!.address, role: 'approver' as const, round: 0, signature: a2!.sign(ask('approver', [s1])) };
+    // A partial copy of a1's bundle, recorded first (another approver sent it under a1's name), does not hide a1's full share.
+    const entries = decodeBundle(s1.signature) ?? [];
+    assert.ok(entries.length >= 2, 'an approver signs every variant it is in');
+    for (const e of entries) {
+      const partial = { ...s1, signature: encodeBundle([e]) };
+      assert.ok(adapter.signingRequests(again, [partial, s1, s2]).some((r) => r.role === 'processor'), `behind a copy of variant ${e.variant} only`);
+    }
     const sp = { signer: p!.address, role: 'processor' as const, round: 0, signature: p!.sign(ask('processor', [s1, s2])) };
     const resigned = await adapter.prepareSubmission([adapter.assemble(again, [s1, s2, sp])], b.seeds.payer, null);
     assert.notEqual(resigned.txHash, done.execution?.txHash, 'a different transaction for the same action');
