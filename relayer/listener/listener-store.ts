@@ -58,10 +58,11 @@ export class ListenerStore {
   }
 
   /** The most recent attested blocks (what a reorg check must re-confirm). */
-  async attestedBlocks(chain: string, limit = 64): Promise<BlockRef[]> {
+  /** Every block this listener attested on `chain` (and checkpoint blocks), lowest first. */
+  async attestedBlocks(chain: string): Promise<BlockRef[]> {
     const r = await this.pool.query<{ block_height: string; block_hash: string }>(
-      `SELECT block_height::text, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC LIMIT $2`,
-      [chain, limit],
+      `SELECT block_height::text, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height`,
+      [chain],
     );
     return r.rows.map((x) => ({ height: BigInt(x.block_height), hash: x.block_hash }));
   }
