@@ -15,6 +15,7 @@ import { signTx } from '../ledger/transaction.ts';
 import { ChannelClient } from '../node/client.ts';
 import type { HubView } from '../bridge/hub-view.ts';
 import { ChainListener } from '../listener/chain-listener.ts';
+import { lowestChangedBlock } from '../listener/reorg-search.ts';
 import { ListenerStore } from '../listener/listener-store.ts';
 import { ActionApprover } from '../approver/action-approver.ts';
 import { ActionLander } from '../submitter/action-lander.ts';
@@ -252,8 +253,11 @@ export function registerBridgeRoleCommands(program: Command): void {
         const cursor = await store.cursor(chain);
         const reanchor = cursor ? await configured.adapter.blockAt(cursor.block.height) : null;
         if (cursor && !reanchor) throw new ConfigError(`${chain} has no block at the listener's cursor height ${cursor.block.height} now; retry once the chain is past it`);
-        const cleared = await store.clearHalt(chain, reanchor);
-        console.log(cleared ? `cleared the halt of ${chain}${reanchor ? `; continuing from block ${reanchor.height} (${reanchor.hash})` : ''}` : `${chain} was not halted`);
+        // Forget every attested block the chain no longer has, as it stands now (the halt may have seen a reorganisation half applied).
+        const changed = await lowestChangedBlock(configured.adapter, await store.attestedBlocks(chain));
+        const cleared = await store.clearHalt(chain, reanchor, changed?.height ?? null);
+        const forgot = changed ? `; attested blocks from ${changed.height} up (replaced on the chain) are forgotten` : '';
+        console.log(cleared ? `cleared the halt of ${chain}${reanchor ? `; continuing from block ${reanchor.height} (${reanchor.hash})` : ''}${forgot}` : `${chain} was not halted`);
       } finally {
         await pool.end();
       }

@@ -26,6 +26,7 @@ import { TypedEmitter } from '../events.ts';
 import { RegistrationMismatch, registrationMatches, type ConfiguredChain } from '../bridge/bridge-setup.ts';
 import type { HubView } from '../bridge/hub-view.ts';
 import type { ListenerCursor, ListenerStore } from './listener-store.ts';
+import { lowestChangedBlock } from './reorg-search.ts';
 
 export interface ChainListenerEvents {
   attested: { chain: string; count: number; firstEventId: string; lastEventId: string; finalHeight: bigint };
@@ -234,26 +235,14 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
   /**
    * The lowest attested block (or the cursor block) the chain no longer has, or null. Blocks
    * are hash-linked: while the newest one we recorded is unchanged, so is everything below
-   * it, so one read per tick suffices. When it changed, the lowest change is found by
-   * bisection over every attested block (unchanged below it, changed from it up), a handful
-   * of reads however long the history. The lowest change is named because clearing the halt
-   * forgets what was attested from its height up: everything below it is then still the
-   * chain's.
+   * it, so one read per tick suffices. When it changed, the lowest change is named (see
+   * reorg-search.ts): clearing the halt forgets what was attested from its height up.
    */
   private async changedAttestedBlock(cursorBlock: BlockRef | null): Promise<BlockRef | null> {
     const { adapter } = this.chain;
     // The cursor block is the final block of the last round, at or above every attested block.
     if (cursorBlock && (await adapter.checkReorg([cursorBlock])) === null) return null;
-    const attested = await this.store.attestedBlocks(this.name);
-    if (!cursorBlock) return attested.length === 0 ? null : adapter.checkReorg(attested);
-    let unchangedBelow = 0; // attested[i] for i < unchangedBelow is unchanged
-    let changedFrom = attested.length; // attested[i] for i >= changedFrom changed (the cursor above them did)
-    while (unchangedBelow < changedFrom) {
-      const mid = (unchangedBelow + changedFrom) >> 1;
-      if ((await adapter.checkReorg([attested[mid] as BlockRef])) === null) unchangedBelow = mid + 1;
-      else changedFrom = mid;
-    }
-    return attested[changedFrom] ?? cursorBlock;
+    return (await lowestChangedBlock(adapter, await this.store.attestedBlocks(this.name))) ?? cursorBlock;
   }
 
   /** Deposits raise, paid releases lower, what custody must at least hold (mint-mode assets are burnt/minted, not held). */

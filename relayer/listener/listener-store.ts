@@ -94,14 +94,21 @@ export class ListenerStore {
    * listener continues along the new chain instead of halting again on the block it was
    * halted for. Events the new history numbers differently still stop it (`EVENT_GAP`).
    */
-  async clearHalt(chain: string, reanchor: BlockRef | null = null): Promise<boolean> {
+  /**
+   * Clears the halt of `chain`: forgets the attested blocks from the halt height up (or from
+   * `forgetFrom`, if lower: the reorganisation as the operator's command finds it now) and
+   * re-anchors the cursor on `reanchor`.
+   */
+  async clearHalt(chain: string, reanchor: BlockRef | null = null, forgetFrom: bigint | null = null): Promise<boolean> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       const r = await client.query<{ block_height: string | null }>(`DELETE FROM ${this.s}.listener_halts WHERE chain = $1 RETURNING block_height::text`, [chain]);
       const row = r.rows[0];
-      if (row?.block_height) {
-        await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, row.block_height]);
+      const haltedAt = row?.block_height ? BigInt(row.block_height) : null;
+      const from = haltedAt === null ? forgetFrom : forgetFrom === null || haltedAt < forgetFrom ? haltedAt : forgetFrom;
+      if (row && from !== null) {
+        await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, from.toString()]);
       }
       if (row && reanchor) {
         await client.query(`UPDATE ${this.s}.listener_cursors SET block_hash = $3, updated_at = now() WHERE chain = $1 AND block_height = $2`, [chain, reanchor.height.toString(), reanchor.hash]);

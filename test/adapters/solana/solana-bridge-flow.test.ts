@@ -396,30 +396,38 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     assert.equal(await again.tick(), 0);
     assert.match((await store.halted())?.reason ?? '', /changed after it was attested/);
   });
-  it('a reorg under a long attested history is named at its lowest changed block, in a handful of block reads', async () => {
-    const store = new MemoryListenerStore();
+  it('a reorg is named at its lowest changed attested block, also while it is applied block by block or seen through two views', async () => {
     const attested: BlockRef[] = Array.from({ length: 200 }, (_, i) => ({ height: BigInt(i + 1), hash: `old-${i + 1}` }));
-    await store.advance(CHAIN, { block: { height: 250n, hash: 'old-250' }, nextEventId: 1n, custodyFloor: {} }, attested);
-    const from = 137n; // the chain replaced every block from this height up
-    let blocksRead = 0;
-    const real = b.adapter();
-    const adapter = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop === 'head') return async () => ({ ...(await target.head()), final: { height: 260n, hash: 'new-260' } });
-        if (prop === 'checkReorg') {
-          return (blocks: readonly BlockRef[]) => {
-            blocksRead += blocks.length;
-            return Promise.resolve(blocks.find((x) => x.height >= from) ?? null);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const l = new ChainListener({ ...configured(adapter), custodySyncBlocks: 1_000_000_000 }, hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7);
-    assert.equal(await l.tick(), 0);
-    const halt = await store.halted();
-    assert.equal(halt?.height, from.toString(), halt?.reason);
-    assert.ok(blocksRead <= 10, `the cursor block, then a bisection: ${blocksRead} block reads for 200 attested blocks`);
+    /** Halts a listener whose chain replaced the blocks `changed` says, and returns the height named and the blocks read. */
+    const haltWith = async (changed: (height: bigint, read: number) => boolean) => {
+      const store = new MemoryListenerStore();
+      await store.advance(CHAIN, { block: { height: 250n, hash: 'old-250' }, nextEventId: 1n, custodyFloor: {} }, attested);
+      let blocksRead = 0;
+      const real = b.adapter();
+      const adapter = new Proxy(real, {
+        get(target, prop, receiver) {
+          if (prop === 'head') return async () => ({ ...(await target.head()), final: { height: 260n, hash: 'new-260' } });
+          if (prop === 'checkReorg') {
+            return (blocks: readonly BlockRef[]) => {
+              blocksRead += blocks.length;
+              return Promise.resolve(blocks.find((x) => x.height === 250n || changed(x.height, blocksRead)) ?? null);
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const l = new ChainListener({ ...configured(adapter), custodySyncBlocks: 1_000_000_000 }, hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7);
+      assert.equal(await l.tick(), 0);
+      return { height: (await store.halted())?.height, blocksRead };
+    };
+    // Every block from 137 up replaced: found without reading the whole history.
+    const plain = await haltWith((h) => h >= 137n);
+    assert.equal(plain.height, '137');
+    assert.ok(plain.blocksRead < 200, `${plain.blocksRead} block reads for 200 attested blocks`);
+    // The newest attested blocks are already the new chain's (recorded while the reorganisation was half applied).
+    assert.equal((await haltWith((h) => h >= 137n && h <= 195n)).height, '137');
+    // The reorganisation reaches lower while the listener reads.
+    assert.equal((await haltWith((h, read) => h >= (read > 20 ? 137n : 190n))).height, '137');
   });
 });
