@@ -249,14 +249,18 @@ export function registerBridgeRoleCommands(program: Command): void {
         const store = new ListenerStore(pool, schema);
         const configured = configuredChains(cfg).find((c) => c.name === chain);
         if (!configured) throw new ConfigError(`chain ${chain} is not configured`);
+        if (!(await store.halted(chain))) {
+          console.log(`${chain} was not halted`);
+          return;
+        }
         // Continue from the chain as it is now: the cursor is re-anchored on its current block at the cursor's height.
         const cursor = await store.cursor(chain);
         const reanchor = cursor ? await configured.adapter.blockAt(cursor.block.height) : null;
         if (cursor && !reanchor) throw new ConfigError(`${chain} has no block at the listener's cursor height ${cursor.block.height} now; retry once the chain is past it`);
         // Forget every attested block the chain no longer has, as it stands now (the halt may have seen a reorganisation half applied).
         const changed = await lowestChangedBlock(configured.adapter, await store.attestedBlocks(chain));
-        const cleared = await store.clearHalt(chain, reanchor, changed?.height ?? null);
-        const forgot = changed ? `; attested blocks from ${changed.height} up (replaced on the chain) are forgotten` : '';
+        const { cleared, forgotFrom } = await store.clearHalt(chain, reanchor, changed?.height ?? null);
+        const forgot = forgotFrom !== null ? `; attested blocks from ${forgotFrom} up are forgotten` : '';
         console.log(cleared ? `cleared the halt of ${chain}${reanchor ? `; continuing from block ${reanchor.height} (${reanchor.hash})` : ''}${forgot}` : `${chain} was not halted`);
       } finally {
         await pool.end();

@@ -242,7 +242,12 @@ export class ChainListener extends TypedEmitter<ChainListenerEvents> {
     const { adapter } = this.chain;
     // The cursor block is the final block of the last round, at or above every attested block.
     if (cursorBlock && (await adapter.checkReorg([cursorBlock])) === null) return null;
-    return (await lowestChangedBlock(adapter, await this.store.attestedBlocks(this.name))) ?? cursorBlock;
+    try {
+      return (await lowestChangedBlock(adapter, await this.store.attestedBlocks(this.name))) ?? cursorBlock;
+    } catch {
+      // The cursor changed: halt now, at its height; listener-clear-halt looks for the lowest change again.
+      return cursorBlock;
+    }
   }
 
   /** Deposits raise, paid releases lower, what custody must at least hold (mint-mode assets are burnt/minted, not held). */

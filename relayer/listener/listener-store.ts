@@ -57,14 +57,16 @@ export class ListenerStore {
     );
   }
 
-  /** The most recent attested blocks (what a reorg check must re-confirm). */
-  /** Every block this listener attested on `chain` (and checkpoint blocks), lowest first. */
-  async attestedBlocks(chain: string): Promise<BlockRef[]> {
+  /**
+   * The newest `limit` blocks this listener attested on `chain` (event and checkpoint blocks,
+   * and cursor blocks), lowest first: where a reorganisation is looked for.
+   */
+  async attestedBlocks(chain: string, limit = 1024): Promise<BlockRef[]> {
     const r = await this.pool.query<{ block_height: string; block_hash: string }>(
-      `SELECT block_height::text, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height`,
-      [chain],
+      `SELECT block_height::text, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC LIMIT $2`,
+      [chain, limit],
     );
-    return r.rows.map((x) => ({ height: BigInt(x.block_height), hash: x.block_hash }));
+    return r.rows.map((x) => ({ height: BigInt(x.block_height), hash: x.block_hash })).reverse();
   }
 
   async halt(chain: string, reason: string, height: bigint | null): Promise<void> {
@@ -84,22 +86,15 @@ export class ListenerStore {
   }
 
   /**
-   * Operator command: clears a halt after investigation. The attested blocks at and above
-   * the halted height are forgotten (the operator accepted the new history), so the
-   * reorg check does not trip again on the same blocks.
+   * Operator command: clears the halt of `chain` after investigation. The attested blocks
+   * from the halt height up, or from `forgetFrom` if lower (the reorganisation as the command
+   * finds it now), are forgotten: the operator accepted the new history. `reanchor` is the
+   * chain's current block at the cursor's height: the cursor takes its hash, so the listener
+   * continues along the new chain instead of halting again. Events the new history numbers
+   * differently still stop it (`EVENT_GAP`). Says whether it was halted and from which
+   * height blocks were forgotten.
    */
-  /**
-   * Clears the halt and forgets the attested blocks at and above the halt height. `reanchor`
-   * is the chain's current block at the cursor's height: the cursor takes its hash, so the
-   * listener continues along the new chain instead of halting again on the block it was
-   * halted for. Events the new history numbers differently still stop it (`EVENT_GAP`).
-   */
-  /**
-   * Clears the halt of `chain`: forgets the attested blocks from the halt height up (or from
-   * `forgetFrom`, if lower: the reorganisation as the operator's command finds it now) and
-   * re-anchors the cursor on `reanchor`.
-   */
-  async clearHalt(chain: string, reanchor: BlockRef | null = null, forgetFrom: bigint | null = null): Promise<boolean> {
+  async clearHalt(chain: string, reanchor: BlockRef | null = null, forgetFrom: bigint | null = null): Promise<{ cleared: boolean; forgotFrom: bigint | null }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -114,7 +109,7 @@ export class ListenerStore {
         await client.query(`UPDATE ${this.s}.listener_cursors SET block_hash = $3, updated_at = now() WHERE chain = $1 AND block_height = $2`, [chain, reanchor.height.toString(), reanchor.hash]);
       }
       await client.query('COMMIT');
-      return row !== undefined;
+      return { cleared: row !== undefined, forgotFrom: row ? from : null };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
