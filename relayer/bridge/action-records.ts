@@ -65,7 +65,6 @@ export function validApproverShares(adapter: ChainAdapter, unsigned: UnsignedAct
  */
 export function processorRequestFor(adapter: ChainAdapter, unsigned: UnsignedAction, a: ActionRecord, quorum: number): SigningRequest | undefined {
   const complete = (shares: SignatureShare[]) => {
-    if (shares.length < quorum) return undefined;
     const requests = adapter.signingRequests(unsigned, shares);
     return requests.some((r) => r.role === 'approver') ? undefined : requests.find((r) => r.role === 'processor');
   };

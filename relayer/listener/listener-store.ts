@@ -100,8 +100,9 @@ export class ListenerStore {
       await client.query('BEGIN');
       const r = await client.query<{ block_height: string | null }>(`DELETE FROM ${this.s}.listener_halts WHERE chain = $1 RETURNING block_height::text`, [chain]);
       const row = r.rows[0];
-      const haltedAt = row?.block_height ? BigInt(row.block_height) : null;
-      const from = haltedAt === null ? forgetFrom : forgetFrom === null || haltedAt < forgetFrom ? haltedAt : forgetFrom;
+      // The lower of the halt height and `forgetFrom`, whichever are known.
+      const heights = [row?.block_height ? BigInt(row.block_height) : null, forgetFrom].filter((h): h is bigint => h !== null);
+      const from = heights.length === 0 ? null : heights.reduce((a, b) => (a < b ? a : b));
       if (row && from !== null) {
         await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, from.toString()]);
       }

@@ -29,6 +29,17 @@ import { decodeBundle, encodeBundle } from '../../../adapters/solana/solana-code
 
 const CHAIN = 'solana';
 
+/** A real adapter whose head and reorg check the test decides (everything else is the adapter's own). */
+function withHeadAndReorg(real: SolanaAdapter, o: Pick<ChainAdapter, 'head' | 'checkReorg'>): SolanaAdapter {
+  return new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'head' || prop === 'checkReorg') return o[prop];
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 class MemoryListenerStore {
   private c: ListenerCursor | null = null;
   private halt_: { reason: string; height: string | null } | null = null;
@@ -351,18 +362,12 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
     let headFails = false;
     // The real adapter, with its reorg checks counted and, on demand, a head whose final block was replaced, a
     // head read that fails, or a chain that reports the cursor block changed.
-    const adapter = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop === 'checkReorg') return (blocks: readonly BlockRef[]) => (reorgChecks++, reorged ? Promise.resolve(blocks[0] ?? null) : target.checkReorg(blocks));
-        if (prop === 'head') {
-          return async () => {
-            if (headFails) throw new Error('the node lost the final block');
-            return { ...(await target.head()), ...(forgedFinal ? { final: forgedFinal } : {}) };
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    const adapter = withHeadAndReorg(real, {
+      head: async () => {
+        if (headFails) throw new Error('the node lost the final block');
+        return { ...(await real.head()), ...(forgedFinal ? { final: forgedFinal } : {}) };
       },
+      checkReorg: (blocks) => (reorgChecks++, reorged ? Promise.resolve(blocks[0] ?? null) : real.checkReorg(blocks)),
     });
     const quiet = { ...configured(adapter), custodySyncBlocks: 1_000_000_000 };
     // Every tick writes its cursor, so the store shows the block the listener stands on.
@@ -404,17 +409,11 @@ describe('Solana bridge flow: deposits, releases and the bridged-KLX supply, aga
       await store.advance(CHAIN, { block: { height: 250n, hash: 'old-250' }, nextEventId: 1n, custodyFloor: {} }, attested);
       let blocksRead = 0;
       const real = b.adapter();
-      const adapter = new Proxy(real, {
-        get(target, prop, receiver) {
-          if (prop === 'head') return async () => ({ ...(await target.head()), final: { height: 260n, hash: 'new-260' } });
-          if (prop === 'checkReorg') {
-            return (blocks: readonly BlockRef[]) => {
-              blocksRead += blocks.length;
-              return Promise.resolve(blocks.find((x) => x.height === 250n || changed(x.height, blocksRead)) ?? null);
-            };
-          }
-          const value: unknown = Reflect.get(target, prop, receiver);
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      const adapter = withHeadAndReorg(real, {
+        head: async () => ({ ...(await real.head()), final: { height: 260n, hash: 'new-260' } }),
+        checkReorg: (blocks) => {
+          blocksRead += blocks.length;
+          return Promise.resolve(blocks.find((x) => x.height === 250n || changed(x.height, blocksRead)) ?? null);
         },
       });
       const l = new ChainListener({ ...configured(adapter), custodySyncBlocks: 1_000_000_000 }, hubOf(listeners[4] as TestUser), store as unknown as ListenerStore, 7);
