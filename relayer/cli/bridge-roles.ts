@@ -15,7 +15,7 @@ import { signTx } from '../ledger/transaction.ts';
 import { ChannelClient } from '../node/client.ts';
 import type { HubView } from '../bridge/hub-view.ts';
 import { ChainListener } from '../listener/chain-listener.ts';
-import { lowestChangedBlock } from '../listener/reorg-search.ts';
+import { clearListenerHalt } from '../listener/halt-clearing.ts';
 import { ListenerStore } from '../listener/listener-store.ts';
 import { ActionApprover } from '../approver/action-approver.ts';
 import { ActionLander } from '../submitter/action-lander.ts';
@@ -249,19 +249,10 @@ export function registerBridgeRoleCommands(program: Command): void {
         const store = new ListenerStore(pool, schema);
         const configured = configuredChains(cfg).find((c) => c.name === chain);
         if (!configured) throw new ConfigError(`chain ${chain} is not configured`);
-        if (!(await store.halted(chain))) {
-          console.log(`${chain} was not halted`);
-          return;
-        }
-        // Continue from the chain as it is now: the cursor is re-anchored on its current block at the cursor's height.
-        const cursor = await store.cursor(chain);
-        const reanchor = cursor ? await configured.adapter.blockAt(cursor.block.height) : null;
-        if (cursor && !reanchor) throw new ConfigError(`${chain} has no block at the listener's cursor height ${cursor.block.height} now; retry once the chain is past it`);
-        // Forget every attested block the chain no longer has, as it stands now (the halt may have seen a reorganisation half applied).
-        const changed = await lowestChangedBlock(configured.adapter, await store.attestedBlocks(chain));
-        const { cleared, forgotFrom } = await store.clearHalt(chain, reanchor, changed?.height ?? null);
+        const { cleared, anchor, forgotFrom } = await clearListenerHalt(store, configured.adapter, chain);
+        const from = anchor ? `; continuing from block ${anchor.height} (${anchor.hash})` : '';
         const forgot = forgotFrom !== null ? `; attested blocks from ${forgotFrom} up are forgotten` : '';
-        console.log(cleared ? `cleared the halt of ${chain}${reanchor ? `; continuing from block ${reanchor.height} (${reanchor.hash})` : ''}${forgot}` : `${chain} was not halted`);
+        console.log(cleared ? `cleared the halt of ${chain}${from}${forgot}` : `${chain} was not halted`);
       } finally {
         await pool.end();
       }

@@ -62,11 +62,12 @@ export class ListenerStore {
    * and cursor blocks), lowest first: where a reorganisation is looked for.
    */
   async attestedBlocks(chain: string, limit = 1024): Promise<BlockRef[]> {
-    const r = await this.pool.query<{ block_height: string; block_hash: string }>(
-      `SELECT block_height::text, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC LIMIT $2`,
+    // The text column gets its own name: ORDER BY a name of the select list would sort the text ('9' after '10').
+    const r = await this.pool.query<{ height: string; block_hash: string }>(
+      `SELECT block_height::text AS height, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC LIMIT $2`,
       [chain, limit],
     );
-    return r.rows.map((x) => ({ height: BigInt(x.block_height), hash: x.block_hash })).reverse();
+    return r.rows.map((x) => ({ height: BigInt(x.height), hash: x.block_hash })).reverse();
   }
 
   async halt(chain: string, reason: string, height: bigint | null): Promise<void> {
@@ -88,13 +89,13 @@ export class ListenerStore {
   /**
    * Operator command: clears the halt of `chain` after investigation. The attested blocks
    * from the halt height up, or from `forgetFrom` if lower (the reorganisation as the command
-   * finds it now), are forgotten: the operator accepted the new history. `reanchor` is the
-   * chain's current block at the cursor's height: the cursor takes its hash, so the listener
-   * continues along the new chain instead of halting again. Events the new history numbers
-   * differently still stop it (`EVENT_GAP`). Says whether it was halted and from which
-   * height blocks were forgotten.
+   * finds it now), are forgotten: the operator accepted the new history. `reanchor` moves a
+   * cursor still at height `from` onto the chain's current block `to` (at that height, or
+   * below it over empty slots), so the listener continues along the new chain instead of
+   * halting again. Events the new history numbers differently still stop it (`EVENT_GAP`).
+   * Says whether it was halted and from which height blocks were forgotten.
    */
-  async clearHalt(chain: string, reanchor: BlockRef | null = null, forgetFrom: bigint | null = null): Promise<{ cleared: boolean; forgotFrom: bigint | null }> {
+  async clearHalt(chain: string, reanchor: { from: bigint; to: BlockRef } | null = null, forgetFrom: bigint | null = null): Promise<{ cleared: boolean; forgotFrom: bigint | null }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -107,7 +108,12 @@ export class ListenerStore {
         await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, from.toString()]);
       }
       if (row && reanchor) {
-        await client.query(`UPDATE ${this.s}.listener_cursors SET block_hash = $3, updated_at = now() WHERE chain = $1 AND block_height = $2`, [chain, reanchor.height.toString(), reanchor.hash]);
+        await client.query(`UPDATE ${this.s}.listener_cursors SET block_height = $3, block_hash = $4, updated_at = now() WHERE chain = $1 AND block_height = $2`, [
+          chain,
+          reanchor.from.toString(),
+          reanchor.to.height.toString(),
+          reanchor.to.hash,
+        ]);
       }
       await client.query('COMMIT');
       return { cleared: row !== undefined, forgotFrom: row ? from : null };
