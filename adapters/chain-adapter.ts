@@ -159,7 +159,13 @@ export interface ChainAdapter {
   // ---- observing
   /** Latest block and the newest block at the configured confirmation depth. */
   head(): Promise<{ latest: BlockRef; final: BlockRef }>;
-  /** Bridge events in blocks (after, upTo], in the chain's canonical order. `upTo` must be final. */
+  /**
+   * Bridge events in blocks (after, upTo], in the chain's canonical order. `upTo` must be final.
+   * The events and `after` lie on the one history that ends at `upTo`: a node that shows
+   * blocks of two histories at once (a reorganisation applied block by block, a load
+   * balancer mixing nodes) makes it throw a retriable ChainRpcError, and an `after` that is
+   * no longer the chain's block a non-retriable one (ADR 0020).
+   */
   scan(after: BlockRef | null, upTo: BlockRef): Promise<ChainEvent[]>;
   /** Bridge events of one transaction (operator re-examination), with its block; [] if unknown. */
   eventsOfTx(txHash: string): Promise<ChainEvent[]>;

@@ -20,6 +20,7 @@ import {
 } from './evm-codec.ts';
 import { currentFees, errorSummary, errorText, isErrorOf, isTransient, makeEvmClient, mapLimit, rpcFailure, submissionGasFloor, submissionGasLimit, type EvmClient } from './evm-rpc.ts';
 import { EvmSignerSet, evmSigner } from './evm-signing.ts';
+import { brokenLink, type LinkedHeader } from './block-links.ts';
 
 export type EvmConfirmations = { kind: 'finalized' } | { kind: 'blocks'; count: number };
 
@@ -42,6 +43,8 @@ export interface EvmAdapterOptions {
 
 const DEFAULT_LOG_CHUNK_BLOCKS = 2_000;
 const READ_CONCURRENCY = 8;
+/** Blocks below a scan's end whose parent links the scan checks (ADR 0020). */
+const MAX_LINKED_BLOCKS = 2_048n;
 const MAX_UINT64 = (1n << 64n) - 1n;
 const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
@@ -145,13 +148,8 @@ export class EvmAdapter implements ChainAdapter {
         events.push(event);
       }
     }
-    // Confirmed after the logs are read, so one read of each covers the whole scan:
-    await this.requireCanonicalBlocks(events.map((e) => e.block));
-    // a changed block below the scan start means events already reported may be gone:
-    // retrying cannot fix that, the listener must stop;
-    if (after) await this.requireCanonical(after, 'below the scan start, where events were already reported (the listener must stop)', false);
-    // upTo still canonical means all its ancestors are: nothing changed while reading.
-    await this.requireCanonical(upTo, 'during the scan', true);
+    // Checked after the logs are read, so one read of each block covers the whole scan.
+    await this.requireOneHistory(after, upTo, events.map((e) => e.block));
     return events.sort(byChainPosition);
   }
 
@@ -416,10 +414,15 @@ export class EvmAdapter implements ChainAdapter {
 
   /** The canonical block at a height, or null when the chain is not that high (any more). */
   async blockAt(height: bigint): Promise<BlockRef | null> {
+    const h = await this.headerAt(height);
+    return h && { height: h.height, hash: h.hash };
+  }
+
+  private async headerAt(height: bigint): Promise<LinkedHeader | null> {
     try {
       const b = await this.client.getBlock({ blockNumber: height });
       if (b.hash === null) return null;
-      return { height, hash: b.hash.toLowerCase() };
+      return { height, hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase() };
     } catch (err) {
       if (isErrorOf(err, BlockNotFoundError)) return null;
       throw rpcFailure(this.chain, `block ${height}`, err);
@@ -431,15 +434,37 @@ export class EvmAdapter implements ChainAdapter {
     if (!now || now.hash !== ref.hash.toLowerCase()) throw reorged(this.chain, ref, detail, retriable);
   }
 
-  /** Every log's block must be the canonical block at its height (a node mid-reorg may serve stale logs). */
-  private async requireCanonicalBlocks(blocks: readonly BlockRef[]): Promise<void> {
-    const byHeight = new Map<bigint, BlockRef>();
-    for (const b of blocks) {
-      const seen = byHeight.get(b.height);
-      if (seen && seen.hash !== b.hash) throw reorged(this.chain, seen, 'during the scan (two hashes at one height)', true);
-      byHeight.set(b.height, b);
+  /**
+   * The scan's blocks lie on the one history that ends at `upTo`: the blocks from the scan
+   * start (or its lowest event) up to `upTo` are read and must each name the one below as
+   * parent. Checking each block by itself would not do: a node that applies a
+   * reorganisation block by block (anvil does) or a load balancer that mixes two nodes
+   * shows new blocks above old ones, each "canonical" when asked, and the listener would
+   * record an old block below a new cursor that no later check reads again. Over at most
+   * MAX_LINKED_BLOCKS blocks (the newest); a scan reaching further down, which only a
+   * listener catching up makes, checks its older blocks one by one.
+   */
+  private async requireOneHistory(after: BlockRef | null, upTo: BlockRef, eventBlocks: readonly BlockRef[]): Promise<void> {
+    const lowest = eventBlocks.reduce((min, b) => (b.height < min ? b.height : min), after?.height ?? upTo.height);
+    const base = upTo.height - lowest > MAX_LINKED_BLOCKS ? upTo.height - MAX_LINKED_BLOCKS : lowest;
+    const heights: bigint[] = [];
+    for (let h = base; h <= upTo.height; h++) heights.push(h);
+    const headers = await mapLimit(heights, READ_CONCURRENCY, (h) => this.headerAt(h));
+    const top = headers[headers.length - 1];
+    if (!top || top.hash !== upTo.hash.toLowerCase()) throw reorged(this.chain, upTo, 'during the scan', true);
+    const broken = brokenLink(base, headers);
+    if (broken !== null) {
+      throw new ChainRpcError(this.chain, `the node showed blocks of two histories during the scan: block ${broken} does not follow the block it read below it`, true);
     }
-    await mapLimit([...byHeight.values()], READ_CONCURRENCY, (b) => this.requireCanonical(b, 'during the scan', true));
+    const linked = new Map(headers.map((h) => [h?.height, h?.hash]));
+    const check = async (b: BlockRef, detail: string, retriable: boolean) => {
+      const hash = linked.get(b.height);
+      if (hash === undefined) await this.requireCanonical(b, detail, retriable);
+      else if (hash !== b.hash.toLowerCase()) throw reorged(this.chain, b, detail, retriable);
+    };
+    // A changed block below the scan start means events already reported may be gone: retrying cannot fix that, the listener must stop.
+    if (after) await check(after, 'below the scan start, where events were already reported (the listener must stop)', false);
+    for (const b of eventBlocks) await check(b, 'during the scan', true);
   }
 
   private async nextActionIdAt(blockNumber: bigint | undefined): Promise<bigint> {

@@ -130,6 +130,13 @@ export class SolanaAdapter implements ChainAdapter {
   async scan(after: BlockRef | null, upTo: BlockRef): Promise<ChainEvent[]> {
     const at = await this.rpc.block(upTo.height, 'finalized');
     if (!at || at.hash !== upTo.hash) throw new ChainRpcError(this.chain, `slot ${upTo.height} is not the final block ${upTo.hash}`, true);
+    // Finalized blocks are rooted: one node shows one history of them, and a changed scan start means a reorganisation beyond finality.
+    if (after) {
+      const start = await this.rpc.block(after.height, 'finalized');
+      if (!start || start.hash !== after.hash) {
+        throw new ChainRpcError(this.chain, `the chain reorganised below the scan start, where events were already reported (the listener must stop): slot ${after.height} is no longer ${after.hash}`, false);
+      }
+    }
     const from = after?.height ?? this.startSlot - 1n;
     const sources = await this.sources('finalized');
     const found = new Map<string, bigint>();

@@ -293,6 +293,10 @@ export function chainAdapterConformance(name: string, setup: () => Promise<Confo
       const forged: BlockRef = { height: older.height, hash: recent.hash };
       assert.deepEqual(await a.checkReorg([forged, recent]), forged, 'a block that is not the chain\'s is reported');
       await assert.rejects(a.scan(null, forged), (e) => e instanceof KlxError && e.retriable, 'a scan up to a block that is not the chain\'s is refused, retriably');
+      const final = (await a.head()).final;
+      const start = (await a.blockAt(older.height < final.height ? older.height : final.height)) ?? final;
+      const forgedStart: BlockRef = { height: start.height, hash: final.hash === start.hash ? recent.hash : final.hash };
+      await assert.rejects(a.scan(forgedStart, final), (e) => e instanceof KlxError && !e.retriable, 'a scan from a start that is not the chain\'s block is refused for good: events after it may be gone');
     });
 
     let landed: { id: bigint; unsigned: UnsignedAction; signed: SignedAction; record: SubmissionRecord; recipient: string; amount: bigint; execution: ExecutionObservation } | undefined;

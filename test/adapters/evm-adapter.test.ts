@@ -346,6 +346,57 @@ for (const config of CONFIGS) {
         await h.advance(1);
       });
 
+      it('a node showing two histories at once (new blocks above old ones) fails the scan retriably, not with old events under a new end', async () => {
+        // A JSON-RPC proxy in front of anvil: it records answers, and then serves the recorded (old) answer
+        // for the logs and for blocks up to `staleTo`, as a node applying a reorganisation block by block does.
+        const recorded = new Map<string, unknown>();
+        let staleTo = -1n;
+        const keyOf = (m: { method: string; params: unknown[] }) => `${m.method} ${JSON.stringify(m.params)}`;
+        const staleFor = (m: { method: string; params: unknown[] }) =>
+          (m.method === 'eth_getLogs' || (m.method === 'eth_getBlockByNumber' && typeof m.params[0] === 'string' && m.params[0].startsWith('0x') && BigInt(m.params[0]) <= staleTo)) && recorded.has(keyOf(m));
+        const proxy = createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            const m = JSON.parse(body) as { id: number; method: string; params: unknown[] };
+            if (staleTo >= 0n && staleFor(m)) {
+              res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: recorded.get(keyOf(m)) }));
+              return;
+            }
+            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+              .then(async (r) => {
+                const text = await r.text();
+                recorded.set(keyOf(m), (JSON.parse(text) as { result?: unknown }).result);
+                res.writeHead(r.status, { 'content-type': 'application/json' }).end(text);
+              })
+              .catch(() => res.writeHead(502).end());
+          });
+        });
+        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        try {
+          const watched = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, deployment: h.deployment, confirmations: config.confirmations });
+          const start = (await a.head()).latest;
+          await h.deposit({ asset: 'native', amount: 1_000n, hubRecipient: 'a hub recipient' });
+          await h.advance(3);
+          const oldEnd = (await a.head()).latest;
+          const seen = await watched.scan(start, oldEnd);
+          assert.equal(seen.length, 1, 'the deposit, read through the proxy (which records the answers)');
+          const deposit = seen[0]?.block.height ?? 0n;
+          assert.ok(h.reorgLast !== undefined, 'the EVM harness reorganises');
+          await h.reorgLast(Number(oldEnd.height - deposit) + 1); // the deposit's block and every one above it
+          const newEnd = (await a.head()).latest;
+          assert.equal(newEnd.height, oldEnd.height);
+          assert.notEqual(newEnd.hash, oldEnd.hash);
+          staleTo = deposit; // the deposit's old block (and the old logs) still served, newer blocks new
+          await assert.rejects(watched.scan(start, newEnd), (e) => e instanceof ChainRpcError && e.retriable && /two histories/.test(e.message));
+          staleTo = -1n; // the node has caught up: one history, without the old deposit
+          assert.deepEqual(await watched.scan(start, newEnd), []);
+        } finally {
+          await new Promise((r) => proxy.close(r));
+        }
+      });
+
       it('gas limit: the floor when one run at five sixths of it suffices, else the padded estimate; the floor for a revert', async () => {
         const client = makeEvmClient(config.chain, config.chainId, h.anvil.url, 20);
         const token = h.deployment.klxToken as Address;
