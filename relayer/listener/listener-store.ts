@@ -10,13 +10,29 @@ export interface ListenerCursor {
   custodyFloor: Record<string, string>;
 }
 
+/** Attested blocks the reorganisation search reads, newest first (reorg-search.ts). */
+export const SEARCHED_ATTESTED_BLOCKS = 1_024;
+
+export interface ListenerStoreOptions {
+  /** Attested blocks kept per chain; older ones are deleted (default: four times what a search reads). */
+  keepAttested?: number;
+  /** Advances between two prunings of the attested blocks (default 256). */
+  pruneEvery?: number;
+}
+
 export class ListenerStore {
   private readonly s: string;
+  private readonly keepAttested: number;
+  private readonly pruneEvery: number;
+  private advances = 0;
   constructor(
     private readonly pool: pg.Pool,
     schema: string,
+    o: ListenerStoreOptions = {},
   ) {
     this.s = schemaIdent(schema);
+    this.keepAttested = o.keepAttested ?? 4 * SEARCHED_ATTESTED_BLOCKS;
+    this.pruneEvery = o.pruneEvery ?? 256;
   }
 
   async cursor(chain: string): Promise<ListenerCursor | null> {
@@ -55,13 +71,27 @@ export class ListenerStore {
         attested.map((b) => b.hash),
       ],
     );
+    if (++this.advances % this.pruneEvery === 0) await this.pruneAttested(chain);
+  }
+
+  /**
+   * Deletes all but the newest `keepAttested` attested blocks of `chain`: a search for a
+   * reorganisation reads the newest SEARCHED_ATTESTED_BLOCKS only, and without this the table
+   * grows by a row per cursor write for as long as the listener runs.
+   */
+  async pruneAttested(chain: string): Promise<void> {
+    await this.pool.query(
+      `DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height < (
+         SELECT block_height FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC OFFSET $2 LIMIT 1)`,
+      [chain, this.keepAttested - 1],
+    );
   }
 
   /**
    * The newest `limit` blocks this listener attested on `chain` (event and checkpoint blocks,
    * and cursor blocks), lowest first: where a reorganisation is looked for.
    */
-  async attestedBlocks(chain: string, limit = 1024): Promise<BlockRef[]> {
+  async attestedBlocks(chain: string, limit = SEARCHED_ATTESTED_BLOCKS): Promise<BlockRef[]> {
     // The text column gets its own name: ORDER BY a name of the select list would sort the text ('9' after '10').
     const r = await this.pool.query<{ height: string; block_hash: string }>(
       `SELECT block_height::text AS height, block_hash FROM ${this.s}.listener_attested_blocks WHERE chain = $1 ORDER BY block_height DESC LIMIT $2`,

@@ -131,4 +131,20 @@ describe('ListenerStore.attestedBlocks', () => {
     // The limit keeps the newest by height (sorted as text, '99' and '9' would come first).
     assert.deepEqual((await store.attestedBlocks(CHAIN, 3)).map((b) => b.height), [99n, 100n, 1000n]);
   });
+
+  it('keeps the newest attested blocks of each chain only, pruning every few advances', async () => {
+    const client = await db.pool.connect();
+    await migrate(client, 'listener_prune').finally(() => client.release());
+    const store = new ListenerStore(db.pool, 'listener_prune', { keepAttested: 5, pruneEvery: 4 });
+    const at = (height: bigint) => ({ height, hash: `h${height}` });
+    const advance = (chain: string, height: bigint) => store.advance(chain, { block: at(height), nextEventId: 1n, custodyFloor: {} }, [at(height - 1n), at(height)]);
+    for (const h of [10n, 20n, 30n]) await advance(CHAIN, h);
+    await advance('other', 100n);
+    // Four advances made: one pruning, of the chain that made the fourth (CHAIN still has its 6 rows).
+    assert.deepEqual((await store.attestedBlocks(CHAIN)).map((b) => b.height), [9n, 10n, 19n, 20n, 29n, 30n]);
+    for (const h of [40n, 50n, 60n, 70n]) await advance(CHAIN, h);
+    // The eighth advance pruned CHAIN down to its newest 5.
+    assert.deepEqual((await store.attestedBlocks(CHAIN)).map((b) => b.height), [50n, 59n, 60n, 69n, 70n]);
+    assert.deepEqual((await store.attestedBlocks('other')).map((b) => b.height), [99n, 100n]);
+  });
 });
