@@ -157,6 +157,13 @@ export interface ChainAdapter {
   toHubAmount(asset: ChainAssetSpec, chainAmount: bigint): bigint;
 
   // ---- observing
+  /**
+   * A start-up check that the RPC serves this chain with every read observing it needs
+   * (EVM: the chain id, reads of a block named by its hash, EIP-1898; Solana: blocks and
+   * address history at `finalized`). Throws a non-retriable ChainRpcError naming what is
+   * missing, or a retriable one when the RPC cannot be reached now.
+   */
+  probe(): Promise<void>;
   /** Latest block and the newest block at the configured confirmation depth. */
   head(): Promise<{ latest: BlockRef; final: BlockRef }>;
   /**

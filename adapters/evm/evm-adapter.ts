@@ -110,6 +110,18 @@ export class EvmAdapter implements ChainAdapter {
 
   // ---------------------------------------------------------------- observing
 
+  async probe(): Promise<void> {
+    await this.ready();
+    const latest = await this.taggedBlock('latest');
+    try {
+      await this.client.request({ method: 'eth_getBalance', params: [this.custody, { blockHash: latest.hash as Hex }] });
+    } catch (err) {
+      const failure = rpcFailure(this.chain, 'eth_getBalance by block hash', err);
+      if (failure.retriable) throw failure;
+      throw new ChainRpcError(this.chain, `the RPC refuses a block named by its hash (EIP-1898), which custody reads need: ${failure.message}`, false);
+    }
+  }
+
   async head(): Promise<{ latest: BlockRef; final: BlockRef }> {
     await this.ready();
     if (this.confirmations.kind === 'finalized') {

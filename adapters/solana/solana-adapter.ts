@@ -121,6 +121,20 @@ export class SolanaAdapter implements ChainAdapter {
 
   // ---------------------------------------------------------------- observing
 
+  async probe(): Promise<void> {
+    const slot = await this.rpc.slot('finalized');
+    // A finalized slot is a produced block: a node that answers none keeps no block history.
+    if (!(await this.rpc.block(slot, 'finalized'))) {
+      throw new ChainRpcError(this.chain, `the RPC serves no block at its own finalized slot ${slot}: listeners need a node with transaction history`, false);
+    }
+    try {
+      await this.rpc.call('getSignaturesForAddress', (c) => c.getSignaturesForAddress(new PublicKey(this.custody), { limit: 1 }, 'finalized'));
+    } catch (e) {
+      if ((e as ChainRpcError).retriable) throw e;
+      throw new ChainRpcError(this.chain, `the RPC refuses the custody's address history, which scans need (a node with transaction history): ${(e as Error).message}`, false);
+    }
+  }
+
   async head(): Promise<{ latest: BlockRef; final: BlockRef }> {
     const final = await this.blockRefAt(await this.rpc.slot('finalized'), 'finalized');
     const latest = await this.blockRefAt(await this.rpc.slot('confirmed'), 'confirmed');

@@ -16,6 +16,7 @@ import { ChannelClient } from '../node/client.ts';
 import type { HubView } from '../bridge/hub-view.ts';
 import { ChainListener } from '../listener/chain-listener.ts';
 import { clearListenerHalt } from '../listener/halt-clearing.ts';
+import { probeChains } from '../listener/chain-probe.ts';
 import { ListenerStore } from '../listener/listener-store.ts';
 import { ActionApprover } from '../approver/action-approver.ts';
 import { ActionLander } from '../submitter/action-lander.ts';
@@ -147,6 +148,11 @@ export function registerBridgeRoleCommands(program: Command): void {
   roleOptions(program.command('listener').description('watch every configured chain at its confirmation depth and attest bridge events to the hub (key: KLX_HUB_KEY)')).action(
     async (opts: RoleOpts) => {
       const r = await startRole('listener', opts);
+      const unreachable = await probeChains(r.chains).catch(async (e: unknown) => {
+        await r.stop();
+        throw e;
+      });
+      for (const [chain, e] of unreachable) r.log.warn({ chain }, `start-up probe: ${e.message}; polls retry`);
       const store = new ListenerStore(r.pool, r.schema);
       const listeners = r.chains.map((c, i) => new ChainListener(c, r.hub, store, i + 1));
       for (const l of listeners) {

@@ -257,6 +257,10 @@ export function chainAdapterConformance(name: string, setup: () => Promise<Confo
       assert.deepEqual(pieces, fromA, 'scanning (a, b] then (b, c] equals scanning (a, c]');
     });
 
+    it('the start-up probe passes on a node that serves every read observing needs', async () => {
+      await h.adapter().probe();
+    });
+
     it('blockAt names the final block as head() does, and nothing above the latest block', async () => {
       const a = h.adapter();
       const { latest, final } = await a.head();

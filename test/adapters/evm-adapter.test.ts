@@ -346,6 +346,40 @@ for (const config of CONFIGS) {
         await h.advance(1);
       });
 
+      it('the start-up probe refuses, for good, a node without EIP-1898 block-hash reads, and retries an unreachable one', async () => {
+        // A proxy answering as nodes without EIP-1898 do: an object where a block number is expected is an invalid argument.
+        const proxy = createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            const m = JSON.parse(body) as { id: number; method: string; params: unknown[] };
+            if (m.method === 'eth_getBalance' && typeof m.params[1] === 'object') {
+              res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: 'invalid argument 1: hex string without 0x prefix' } }));
+              return;
+            }
+            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+              .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()))
+              .catch(() => res.writeHead(502).end());
+          });
+        });
+        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        try {
+          const old = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, deployment: h.deployment, confirmations: config.confirmations });
+          await assert.rejects(old.probe(), (e) => e instanceof ChainRpcError && !e.retriable && /EIP-1898/.test(e.message));
+        } finally {
+          await new Promise((r) => proxy.close(r));
+        }
+        const port = await new Promise<number>((r) => {
+          const s = createServer().listen(0, '127.0.0.1', () => {
+            const p = (s.address() as { port: number }).port;
+            s.close(() => r(p));
+          });
+        });
+        const down = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${port}`, deployment: h.deployment, confirmations: config.confirmations });
+        await assert.rejects(down.probe(), (e) => e instanceof ChainRpcError && e.retriable);
+      });
+
       it('a node showing two histories at once (new blocks above old ones) fails the scan retriably, not with old events under a new end', async () => {
         // A JSON-RPC proxy in front of anvil: it records answers, and then serves the recorded (old) answer
         // for the logs and for blocks up to `staleTo`, as a node applying a reorganisation block by block does.

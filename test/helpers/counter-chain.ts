@@ -248,6 +248,9 @@ export class CounterChain implements ChainAdapter {
   toHubAmount(): bigint {
     throw unsupported('toHubAmount');
   }
+  probe(): Promise<void> {
+    return Promise.reject(unsupported('probe'));
+  }
   head(): Promise<{ latest: BlockRef; final: BlockRef }> {
     return Promise.reject(unsupported('head'));
   }
