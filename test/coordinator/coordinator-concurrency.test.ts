@@ -115,7 +115,10 @@ describe('1,000 concurrent transfers with random crashes', () => {
     assert.equal(t.total(), total);
     assert.equal(inTransit(t), 0n);
     // Both outcomes must occur in numbers. The split itself varies between runs and machines
-    // (391-459 committed in runs on 2026-11-22, above 500 before), so it is not pinned.
+    // (391-459 committed in runs on 2026-11-22, 657 alone the next day), so it is not pinned:
+    // most aborts are the source refusing for want of balance (230 of 343 in that run; 62 over the
+    // limit), and how much of a sender's balance sits in the escrows of transfers still in flight
+    // depends on how fast the channels commit against the request loop.
     assert.ok(committed > 100 && aborted > 50, `a mix of outcomes: ${committed} committed, ${aborted} aborted`);
     assert.equal(new Set(ids).size, TRANSFERS, 'every transfer got its own id');
     await h.kill();
