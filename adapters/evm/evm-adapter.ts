@@ -5,7 +5,7 @@
  * live in evm-codec.ts (addresses, amounts, EIP-712, log decoding) and evm-signing.ts
  * (the signer set); RPC failures, gas and fees in evm-rpc.ts.
  */
-import { BlockNotFoundError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, decodeFunctionResult, encodeFunctionData, erc20Abi, getAbiItem, hexToBigInt, keccak256, zeroAddress, type Address, type Hex } from 'viem';
+import { BaseError, BlockNotFoundError, InvalidParamsRpcError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, decodeFunctionResult, encodeFunctionData, erc20Abi, getAbiItem, hexToBigInt, keccak256, toEventSelector, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ConfigError, KlxError } from '../../relayer/ledger/errors.ts';
 import {
@@ -20,7 +20,7 @@ import {
 } from './evm-codec.ts';
 import { currentFees, errorSummary, errorText, isErrorOf, isTransient, makeEvmClient, mapLimit, rpcFailure, submissionGasFloor, submissionGasLimit, type EvmClient } from './evm-rpc.ts';
 import { EvmSignerSet, evmSigner } from './evm-signing.ts';
-import { brokenLink, type LinkedHeader } from './block-links.ts';
+import { bloomMayContain, brokenLink, type LinkedHeader } from './block-links.ts';
 
 export type EvmConfirmations = { kind: 'finalized' } | { kind: 'blocks'; count: number };
 
@@ -111,13 +111,17 @@ export class EvmAdapter implements ChainAdapter {
   // ---------------------------------------------------------------- observing
 
   async probe(): Promise<void> {
-    await this.ready();
-    const latest = await this.taggedBlock('latest');
+    // At the final block, which every node behind a load balancer should have by now.
+    const { final } = await this.head();
     try {
-      await this.client.request({ method: 'eth_getBalance', params: [this.custody, { blockHash: latest.hash as Hex }] });
+      await this.client.request({ method: 'eth_getBalance', params: [this.custody, { blockHash: final.hash as Hex }] });
     } catch (err) {
       const failure = rpcFailure(this.chain, 'eth_getBalance by block hash', err);
-      if (failure.retriable) throw failure;
+      // Only a refusal of the parameter itself is a missing feature; anything else (a block not there yet) is no answer.
+      const refused = (err instanceof BaseError && err.walk((e) => e instanceof InvalidParamsRpcError) !== null) || /invalid argument|not supported|unsupported|cannot unmarshal/.test(errorText(err));
+      if (failure.retriable || !refused) {
+        throw new ChainRpcError(this.chain, `start-up probe: ${failure.message}`, true);
+      }
       throw new ChainRpcError(this.chain, `the RPC refuses a block named by its hash (EIP-1898), which custody reads need: ${failure.message}`, false);
     }
   }
@@ -145,6 +149,7 @@ export class EvmAdapter implements ChainAdapter {
     let from = after ? after.height + 1n : this.startBlock;
     if (from < this.startBlock) from = this.startBlock;
     const events: ChainEvent[] = [];
+    const logHeights = new Set<bigint>();
     for (let lo = from; lo <= upTo.height; lo += this.logChunk) {
       const hi = lo + this.logChunk - 1n < upTo.height ? lo + this.logChunk - 1n : upTo.height;
       const logs = await this.rpc(`eth_getLogs ${lo}..${hi}`, () =>
@@ -152,6 +157,7 @@ export class EvmAdapter implements ChainAdapter {
       );
       for (const log of logs) {
         if (log.removed) throw new ChainRpcError(this.chain, `the node reported a removed log in block ${log.blockNumber}`, true);
+        if (log.blockNumber !== null) logHeights.add(log.blockNumber);
         const event = this.observe(log);
         if (!event) continue;
         if (event.block.height < lo || event.block.height > hi) {
@@ -161,7 +167,8 @@ export class EvmAdapter implements ChainAdapter {
       }
     }
     // Checked after the logs are read, so one read of each block covers the whole scan.
-    await this.requireOneHistory(after, upTo, events.map((e) => e.block));
+    const headers = await this.requireOneHistory(after ?? { height: from, hash: '' }, after !== null, upTo, events.map((e) => e.block));
+    await this.requireEveryLog(headers, from, logHeights);
     return events.sort(byChainPosition);
   }
 
@@ -430,15 +437,22 @@ export class EvmAdapter implements ChainAdapter {
     return h && { height: h.height, hash: h.hash };
   }
 
+  /**
+   * Null only when the chain is not that high: a node that has a higher block but not this
+   * one (behind a load balancer, or mid-reorganisation) gives no answer, a retriable error;
+   * callers take null for "no such block" (a reorganisation to a shorter chain).
+   */
   private async headerAt(height: bigint): Promise<LinkedHeader | null> {
     try {
       const b = await this.client.getBlock({ blockNumber: height });
       if (b.hash === null) return null;
-      return { height, hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase() };
+      return { height, hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase(), logsBloom: b.logsBloom };
     } catch (err) {
-      if (isErrorOf(err, BlockNotFoundError)) return null;
-      throw rpcFailure(this.chain, `block ${height}`, err);
+      if (!isErrorOf(err, BlockNotFoundError)) throw rpcFailure(this.chain, `block ${height}`, err);
     }
+    const latest = await this.rpc('the latest block number', () => this.client.getBlockNumber({ cacheTime: 0 }));
+    if (latest < height) return null;
+    throw new ChainRpcError(this.chain, `block ${height}: the node has no block there, yet its latest block is ${latest}`, true);
   }
 
   private async requireCanonical(ref: BlockRef, detail: string, retriable: boolean): Promise<void> {
@@ -448,16 +462,17 @@ export class EvmAdapter implements ChainAdapter {
 
   /**
    * The scan's blocks lie on the one history that ends at `upTo`: the blocks from the scan
-   * start (or its lowest event) up to `upTo` are read and must each name the one below as
-   * parent. Checking each block by itself would not do: a node that applies a
-   * reorganisation block by block (anvil does) or a load balancer that mixes two nodes
-   * shows new blocks above old ones, each "canonical" when asked, and the listener would
-   * record an old block below a new cursor that no later check reads again. Over at most
-   * MAX_LINKED_BLOCKS blocks (the newest); a scan reaching further down, which only a
-   * listener catching up makes, checks its older blocks one by one.
+   * start (`from`, or the deployment block on a first scan) up to `upTo` are read and must
+   * each name the one below as parent. Checking each block by itself would not do: a node
+   * that applies a reorganisation block by block (anvil does) or a load balancer that mixes
+   * two nodes shows new blocks above old ones, each "canonical" when asked, and the listener
+   * would record an old block below a new cursor that no later check reads again. Over at
+   * most MAX_LINKED_BLOCKS blocks (the newest); a scan reaching further down, which only a
+   * listener catching up makes, checks its older blocks one by one. `start.hash` is checked
+   * when `known` (the previous scan's end), not on a first scan.
    */
-  private async requireOneHistory(after: BlockRef | null, upTo: BlockRef, eventBlocks: readonly BlockRef[]): Promise<void> {
-    const lowest = eventBlocks.reduce((min, b) => (b.height < min ? b.height : min), after?.height ?? upTo.height);
+  private async requireOneHistory(start: BlockRef, known: boolean, upTo: BlockRef, eventBlocks: readonly BlockRef[]): Promise<LinkedHeader[]> {
+    const lowest = start.height < upTo.height ? start.height : upTo.height; // a first scan may end below the deployment
     const base = upTo.height - lowest > MAX_LINKED_BLOCKS ? upTo.height - MAX_LINKED_BLOCKS : lowest;
     const heights: bigint[] = [];
     for (let h = base; h <= upTo.height; h++) heights.push(h);
@@ -475,8 +490,36 @@ export class EvmAdapter implements ChainAdapter {
       else if (hash !== b.hash.toLowerCase()) throw reorged(this.chain, b, detail, retriable);
     };
     // A changed block below the scan start means events already reported may be gone: retrying cannot fix that, the listener must stop.
-    if (after) await check(after, 'below the scan start, where events were already reported (the listener must stop)', false);
-    for (const b of eventBlocks) await check(b, 'during the scan', true);
+    if (known) await check(start, 'below the scan start, where events were already reported (the listener must stop)', false);
+    const below = new Map<bigint, BlockRef>();
+    for (const b of eventBlocks) {
+      const seen = below.get(b.height);
+      if (seen && seen.hash !== b.hash) throw reorged(this.chain, seen, 'during the scan (two hashes at one height)', true);
+      if (linked.has(b.height)) await check(b, 'during the scan', true);
+      else below.set(b.height, b);
+    }
+    await mapLimit([...below.values()], READ_CONCURRENCY, (b) => check(b, 'during the scan', true));
+    return headers.filter((h): h is LinkedHeader => h !== null);
+  }
+
+  /**
+   * Logs of one history and blocks of another can still agree when the stale logs hold
+   * nothing: a node serving old logs would hide a deposit of a new block. Every linked
+   * block from `from` up whose log bloom may hold a bridge event, but for which the range
+   * read returned none, is asked again by its hash (EIP-234); an answer there means the
+   * range read was of another history. A bloom's false positive costs one such read.
+   */
+  private async requireEveryLog(headers: readonly LinkedHeader[], from: bigint, logHeights: ReadonlySet<bigint>): Promise<void> {
+    const topics = bridgeEvents().map((e) => toEventSelector(e));
+    const suspects = headers.filter(
+      (h) => h.height >= from && !logHeights.has(h.height) && bloomMayContain(h.logsBloom, this.custody) && topics.some((t) => bloomMayContain(h.logsBloom, t)),
+    );
+    await mapLimit(suspects, READ_CONCURRENCY, async (h) => {
+      const logs = await this.rpc(`eth_getLogs of block ${h.height}`, () => this.client.getLogs({ address: this.custody, events: bridgeEvents(), blockHash: h.hash as Hex }));
+      if (logs.length > 0) {
+        throw new ChainRpcError(this.chain, `the node's logs for blocks up to ${h.height} are of another history than its blocks: block ${h.height} holds ${logs.length} bridge event(s) the range read left out`, true);
+      }
+    });
   }
 
   private async nextActionIdAt(blockNumber: bigint | undefined): Promise<bigint> {

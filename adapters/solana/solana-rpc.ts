@@ -55,15 +55,26 @@ export class SolanaRpc {
     return this.call('getSlot', async (c) => BigInt(await c.getSlot(commitment)));
   }
 
-  /** The block at `slot` (hash and transaction order), or null where the slot has no block. */
+  /**
+   * The block at `slot` (hash and transaction order), or null where the slot has no block:
+   * skipped, or above the node's slot at this commitment. A block the node should have but
+   * cannot serve now is a retriable error, never null (callers take null for an empty slot).
+   */
   async block(slot: bigint, commitment: Finality): Promise<BlockInfo | null> {
     try {
       const b = await this.connection.getBlockSignatures(Number(slot), commitment);
       return { slot, hash: b.blockhash, signatures: b.signatures };
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
-      // Skipped, or not available at this commitment: no block there (as far as this node knows).
-      if (/not found|skipped|-32007|-32009|not available/i.test(text) && !/fetch failed|ECONN/i.test(text)) return null;
+      if (/fetch failed|ECONN/i.test(text)) throw rpcFailure(this.chain, `getBlock ${slot}`, e);
+      // Skipped: the chain holds no block at this slot.
+      if (/skipped|-32007|-32009/i.test(text)) return null;
+      if (/not found|not available|-32004/i.test(text)) {
+        // Not available: above what this node has at this commitment (no block there yet), or a
+        // block it should serve but lacks now (a node behind a load balancer): that is no answer.
+        if (slot > (await this.slot(commitment))) return null;
+        throw new ChainRpcError(this.chain, `getBlock ${slot}: the node cannot serve a block at or below its ${commitment} slot now`, true);
+      }
       throw rpcFailure(this.chain, `getBlock ${slot}`, e);
     }
   }

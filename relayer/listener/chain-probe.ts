@@ -4,7 +4,7 @@
  * listener at start with the reason, instead of failing on every poll; one that cannot be
  * reached now is reported and left to the polls, which retry.
  */
-import type { ChainAdapter } from '../../adapters/chain-adapter.ts';
+import { ChainRpcError, type ChainAdapter } from '../../adapters/chain-adapter.ts';
 import type { KlxError } from '../ledger/errors.ts';
 
 export interface ProbedChain {
@@ -12,10 +12,20 @@ export interface ProbedChain {
   adapter: Pick<ChainAdapter, 'probe'>;
 }
 
-/** Probes every chain; throws the first non-retriable failure; returns the retriable ones by chain. */
-export async function probeChains(chains: readonly ProbedChain[]): Promise<Map<string, Error>> {
+/** How long a probe may take before its RPC counts as unreachable (a hanging RPC must not hold up the other chains). */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/** Probes every chain; throws the first non-retriable failure; returns the retriable ones (and timeouts) by chain. */
+export async function probeChains(chains: readonly ProbedChain[], timeoutMs = PROBE_TIMEOUT_MS): Promise<Map<string, Error>> {
   const unreachable = new Map<string, Error>();
-  const results = await Promise.allSettled(chains.map((c) => c.adapter.probe()));
+  const timed = (c: ProbedChain) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ChainRpcError(c.name, `the start-up probe got no answer in ${timeoutMs} ms`, true)), timeoutMs);
+    });
+    return Promise.race([c.adapter.probe(), timeout]).finally(() => clearTimeout(timer));
+  };
+  const results = await Promise.allSettled(chains.map(timed));
   for (const [i, r] of results.entries()) {
     if (r.status === 'fulfilled') continue;
     const err = r.reason as KlxError;

@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { BlockRef } from '../../adapters/chain-adapter.ts';
 import { schemaIdent } from '../store/db.ts';
+import { KlxError } from '../ledger/errors.ts';
 
 export interface ListenerCursor {
   block: BlockRef;
@@ -24,7 +25,8 @@ export class ListenerStore {
   private readonly s: string;
   private readonly keepAttested: number;
   private readonly pruneEvery: number;
-  private advances = 0;
+  /** Advances per chain since this process last pruned that chain's attested blocks. */
+  private readonly advances = new Map<string, number>();
   constructor(
     private readonly pool: pg.Pool,
     schema: string,
@@ -71,7 +73,10 @@ export class ListenerStore {
         attested.map((b) => b.hash),
       ],
     );
-    if (++this.advances % this.pruneEvery === 0) await this.pruneAttested(chain);
+    const n = (this.advances.get(chain) ?? 0) + 1;
+    this.advances.set(chain, n % this.pruneEvery);
+    // The cursor is written: a failed pruning only leaves the rows to the next one.
+    if (n >= this.pruneEvery) await this.pruneAttested(chain).catch(() => undefined);
   }
 
   /**
@@ -138,12 +143,14 @@ export class ListenerStore {
         await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, from.toString()]);
       }
       if (row && reanchor) {
-        await client.query(`UPDATE ${this.s}.listener_cursors SET block_height = $3, block_hash = $4, updated_at = now() WHERE chain = $1 AND block_height = $2`, [
+        const moved = await client.query(`UPDATE ${this.s}.listener_cursors SET block_height = $3, block_hash = $4, updated_at = now() WHERE chain = $1 AND block_height = $2`, [
           chain,
           reanchor.from.toString(),
           reanchor.to.height.toString(),
           reanchor.to.hash,
         ]);
+        // The cursor moved since it was read: clearing now would leave it on a block of the old history.
+        if (moved.rowCount !== 1) throw new KlxError('CURSOR_MOVED', `${chain}: the listener's cursor is no longer at height ${reanchor.from}; nothing was cleared, run the command again`, true, { chain });
       }
       await client.query('COMMIT');
       return { cleared: row !== undefined, forgotFrom: row ? from : null };

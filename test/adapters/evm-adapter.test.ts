@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { startRpcProxy } from '../helpers/rpc-proxy.ts';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -302,20 +303,9 @@ for (const config of CONFIGS) {
       it('custody reads name the block by its hash (EIP-1898), so no other block answers for it, and check it once', async () => {
         // A JSON-RPC proxy in front of anvil that records what the adapter asks.
         const calls: { method: string; params: unknown[] }[] = [];
-        const proxy = createServer((req, res) => {
-          const chunks: Buffer[] = [];
-          req.on('data', (c: Buffer) => chunks.push(c));
-          req.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            calls.push(JSON.parse(body) as { method: string; params: unknown[] });
-            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-              .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()))
-              .catch(() => res.writeHead(502).end());
-          });
-        });
-        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        const proxy = await startRpcProxy({ upstream: h.anvil.url, answer: (m) => void calls.push(m) });
         try {
-          const watched = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, deployment: h.deployment, confirmations: config.confirmations });
+          const watched = new EvmAdapter({ chain: config.chain, rpcUrl: proxy.url, deployment: h.deployment, confirmations: config.confirmations });
           const at = (await watched.head()).latest;
           const token = h.deployment.klxToken as Address;
           calls.length = 0;
@@ -326,7 +316,7 @@ for (const config of CONFIGS) {
           for (const r of reads) assert.deepEqual(r.params[r.params.length - 1], { blockHash: at.hash }, `${r.method} names the block by its hash`);
           assert.deepEqual(calls.filter((c) => c.method === 'eth_getBlockByNumber').map((c) => c.params[0]), [`0x${at.height.toString(16)}`], 'one check that the block is the chain\'s');
         } finally {
-          await new Promise((r) => proxy.close(r));
+          await proxy.close();
         }
       });
 
@@ -348,27 +338,26 @@ for (const config of CONFIGS) {
 
       it('the start-up probe refuses, for good, a node without EIP-1898 block-hash reads, and retries an unreachable one', async () => {
         // A proxy answering as nodes without EIP-1898 do: an object where a block number is expected is an invalid argument.
-        const proxy = createServer((req, res) => {
-          const chunks: Buffer[] = [];
-          req.on('data', (c: Buffer) => chunks.push(c));
-          req.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            const m = JSON.parse(body) as { id: number; method: string; params: unknown[] };
-            if (m.method === 'eth_getBalance' && typeof m.params[1] === 'object') {
-              res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: 'invalid argument 1: hex string without 0x prefix' } }));
-              return;
-            }
-            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-              .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()))
-              .catch(() => res.writeHead(502).end());
-          });
+        const proxy = await startRpcProxy({
+          upstream: h.anvil.url,
+          answer: (m) => (m.method === 'eth_getBalance' && typeof m.params[1] === 'object' ? { error: { code: -32602, message: 'invalid argument 1: hex string without 0x prefix' } } : undefined),
         });
-        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
         try {
-          const old = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, deployment: h.deployment, confirmations: config.confirmations });
+          const old = new EvmAdapter({ chain: config.chain, rpcUrl: proxy.url, deployment: h.deployment, confirmations: config.confirmations });
           await assert.rejects(old.probe(), (e) => e instanceof ChainRpcError && !e.retriable && /EIP-1898/.test(e.message));
         } finally {
-          await new Promise((r) => proxy.close(r));
+          await proxy.close();
+        }
+        // A node that has not got the block yet ("header not found") is no refusal: the probe is retried.
+        const behind = await startRpcProxy({
+          upstream: h.anvil.url,
+          answer: (m) => (m.method === 'eth_getBalance' && typeof m.params[1] === 'object' ? { error: { code: -32000, message: 'header not found' } } : undefined),
+        });
+        try {
+          const lagging = new EvmAdapter({ chain: config.chain, rpcUrl: behind.url, deployment: h.deployment, confirmations: config.confirmations });
+          await assert.rejects(lagging.probe(), (e) => e instanceof ChainRpcError && e.retriable);
+        } finally {
+          await behind.close();
         }
         const port = await new Promise<number>((r) => {
           const s = createServer().listen(0, '127.0.0.1', () => {
@@ -380,36 +369,43 @@ for (const config of CONFIGS) {
         await assert.rejects(down.probe(), (e) => e instanceof ChainRpcError && e.retriable);
       });
 
-      it('a node showing two histories at once (new blocks above old ones) fails the scan retriably, not with old events under a new end', async () => {
-        // A JSON-RPC proxy in front of anvil: it records answers, and then serves the recorded (old) answer
-        // for the logs and for blocks up to `staleTo`, as a node applying a reorganisation block by block does.
+      /**
+       * A proxy in front of anvil that records every answer and, while `stale` says so for a
+       * request, serves the recorded (old) answer instead: a node applying a reorganisation
+       * block by block, or a load balancer mixing an old node with a new one.
+       */
+      const staleProxy = async (stale: (m: { method: string; params: unknown[] }) => boolean) => {
         const recorded = new Map<string, unknown>();
-        let staleTo = -1n;
         const keyOf = (m: { method: string; params: unknown[] }) => `${m.method} ${JSON.stringify(m.params)}`;
-        const staleFor = (m: { method: string; params: unknown[] }) =>
-          (m.method === 'eth_getLogs' || (m.method === 'eth_getBlockByNumber' && typeof m.params[0] === 'string' && m.params[0].startsWith('0x') && BigInt(m.params[0]) <= staleTo)) && recorded.has(keyOf(m));
-        const proxy = createServer((req, res) => {
-          const chunks: Buffer[] = [];
-          req.on('data', (c: Buffer) => chunks.push(c));
-          req.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            const m = JSON.parse(body) as { id: number; method: string; params: unknown[] };
-            if (staleTo >= 0n && staleFor(m)) {
-              res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: recorded.get(keyOf(m)) }));
-              return;
-            }
-            fetch(h.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-              .then(async (r) => {
-                const text = await r.text();
-                recorded.set(keyOf(m), (JSON.parse(text) as { result?: unknown }).result);
-                res.writeHead(r.status, { 'content-type': 'application/json' }).end(text);
-              })
-              .catch(() => res.writeHead(502).end());
-          });
+        const proxy = await startRpcProxy({
+          upstream: h.anvil.url,
+          answer: (m) => (stale(m) && recorded.has(keyOf(m)) ? { result: recorded.get(keyOf(m)) } : undefined),
+          seen: (m, result) => void recorded.set(keyOf(m), result),
         });
-        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        const adapter = new EvmAdapter({ chain: config.chain, rpcUrl: proxy.url, deployment: h.deployment, confirmations: config.confirmations });
+        return { proxy, adapter };
+      };
+      const blockParam = (m: { method: string; params: unknown[] }) => (typeof m.params[0] === 'string' && m.params[0].startsWith('0x') ? BigInt(m.params[0]) : null);
+
+      it('a node that has higher blocks but not the one asked for gives no answer (retriable), not "no such block"', async () => {
+        const at = (await a.head()).latest;
+        await h.advance(2);
+        const proxy = await startRpcProxy({ upstream: h.anvil.url, answer: (m) => (m.method === 'eth_getBlockByNumber' && blockParam(m) === at.height ? { result: null } : undefined) });
         try {
-          const watched = new EvmAdapter({ chain: config.chain, rpcUrl: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, deployment: h.deployment, confirmations: config.confirmations });
+          const lagging = new EvmAdapter({ chain: config.chain, rpcUrl: proxy.url, deployment: h.deployment, confirmations: config.confirmations });
+          await assert.rejects(lagging.blockAt(at.height), (e) => e instanceof ChainRpcError && e.retriable && /no block there/.test(e.message));
+          // So a lagging node makes no reorganisation (which would halt the listener), and no empty height (halt-clearing steps over those).
+          await assert.rejects(lagging.checkReorg([at]), (e) => e instanceof ChainRpcError && e.retriable);
+          assert.equal(await lagging.blockAt(at.height + 1000n), null, 'above the chain: no block');
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('a node showing two histories at once (new blocks above old ones) fails the scan retriably, not with old events under a new end', async () => {
+        let staleTo = -1n; // the old deposit block (and the old logs) served up to this height
+        const { proxy, adapter: watched } = await staleProxy((m) => staleTo >= 0n && (m.method === 'eth_getLogs' || (m.method === 'eth_getBlockByNumber' && (blockParam(m) ?? staleTo + 1n) <= staleTo)));
+        try {
           const start = (await a.head()).latest;
           await h.deposit({ asset: 'native', amount: 1_000n, hubRecipient: 'a hub recipient' });
           await h.advance(3);
@@ -422,12 +418,36 @@ for (const config of CONFIGS) {
           const newEnd = (await a.head()).latest;
           assert.equal(newEnd.height, oldEnd.height);
           assert.notEqual(newEnd.hash, oldEnd.hash);
-          staleTo = deposit; // the deposit's old block (and the old logs) still served, newer blocks new
+          staleTo = deposit;
           await assert.rejects(watched.scan(start, newEnd), (e) => e instanceof ChainRpcError && e.retriable && /two histories/.test(e.message));
           staleTo = -1n; // the node has caught up: one history, without the old deposit
           assert.deepEqual(await watched.scan(start, newEnd), []);
         } finally {
-          await new Promise((r) => proxy.close(r));
+          await proxy.close();
+        }
+      });
+
+      it('old logs under new blocks cannot hide a deposit of the new history: the scan fails retriably', async () => {
+        let staleLogs = false;
+        const { proxy, adapter: watched } = await staleProxy((m) => staleLogs && m.method === 'eth_getLogs' && JSON.stringify(m.params[0] ?? null).includes('fromBlock'));
+        try {
+          const start = (await a.head()).latest;
+          await h.advance(3);
+          const oldEnd = (await a.head()).latest;
+          assert.deepEqual(await watched.scan(start, oldEnd), [], 'no bridge event in the old history (its logs are recorded)');
+          // The new history replaces the last two blocks, with a deposit in the first of them.
+          const data = encodeFunctionData({ abi: klxBridgeAbi(), functionName: 'depositNative', args: ['a hub recipient', ANVIL_ADDRESS_0 as Address] });
+          await h.rpc('anvil_reorg', [2, [[{ from: REORG_SENDER, to: h.deployment.bridge, value: '0x3e8', data }, 0]]]);
+          const newEnd = (await a.head()).latest;
+          assert.equal(newEnd.height, oldEnd.height);
+          staleLogs = true;
+          await assert.rejects(watched.scan(start, newEnd), (e) => e instanceof ChainRpcError && e.retriable && /another history/.test(e.message));
+          staleLogs = false;
+          const events = await watched.scan(start, newEnd);
+          assert.equal(events.length, 1, 'the new history\'s deposit, once the logs are of the same history');
+          assert.equal(events[0]?.kind, 'deposit');
+        } finally {
+          await proxy.close();
         }
       });
 

@@ -27,4 +27,11 @@ describe('probeChains (the listener start-up check)', () => {
       (e) => e instanceof ChainRpcError && !e.retriable && e.code === 'CHAIN_RPC_REFUSED' && /gnosis: .*EIP-1898/.test(e.message),
     );
   });
+
+  it('counts a probe that hangs as unreachable after its timeout, without holding up the others', async () => {
+    const hanging = { name: 'tezos', adapter: { probe: () => new Promise<void>(() => undefined) } };
+    const unreachable = await probeChains([chain('ethereum', 'ok'), hanging], 50);
+    assert.deepEqual([...unreachable.keys()], ['tezos']);
+    assert.match(unreachable.get('tezos')?.message ?? '', /no answer in 50 ms/);
+  });
 });

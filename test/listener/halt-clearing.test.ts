@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { BlockRef, ChainAdapter } from '../../adapters/chain-adapter.ts';
+import { ChainRpcError, type BlockRef, type ChainAdapter } from '../../adapters/chain-adapter.ts';
+import { KlxError } from '../../relayer/ledger/errors.ts';
 import { clearListenerHalt, HaltNotClearable, MAX_EMPTY_SLOTS } from '../../relayer/listener/halt-clearing.ts';
 import { ListenerStore } from '../../relayer/listener/listener-store.ts';
 import { migrate } from '../../relayer/store/migrate.ts';
@@ -102,6 +103,22 @@ describe('listener-clear-halt', () => {
     assert.deepEqual((await store.cursor(CHAIN))?.block, ref(15n));
   });
 
+  it('changes nothing when the node cannot answer for a block (a lagging node is no empty slot)', async () => {
+    chain.rewrite(12n, 'b');
+    const lagging = { ...chain, head: () => chain.head(), checkReorg: (b: readonly BlockRef[]) => chain.checkReorg(b), blockAt: () => Promise.reject(new ChainRpcError(CHAIN, 'block 15: the node has no block there', true)) };
+    await assert.rejects(clearListenerHalt(store, lagging, CHAIN), (e: unknown) => e instanceof ChainRpcError && e.retriable);
+    assert.notEqual(await store.halted(CHAIN), null);
+    assert.deepEqual((await store.cursor(CHAIN))?.block, ref(15n));
+    assert.deepEqual(await heights(), [5n, 10n, 12n, 15n]);
+  });
+
+  it('clears nothing when the cursor moved after it was read', async () => {
+    await assert.rejects(store.clearHalt(CHAIN, { from: 14n, to: ref(14n, 'b') }, 12n), (e: unknown) => e instanceof KlxError && e.code === 'CURSOR_MOVED');
+    assert.notEqual(await store.halted(CHAIN), null);
+    assert.deepEqual((await store.cursor(CHAIN))?.block, ref(15n));
+    assert.deepEqual(await heights(), [5n, 10n, 12n, 15n]);
+  });
+
   it('does nothing on a chain that is not halted', async () => {
     // Cleared with the chain unchanged: the cursor stays, and the halt height is forgotten from.
     assert.deepEqual(await clearListenerHalt(store, chain, CHAIN), { cleared: true, anchor: ref(15n), forgotFrom: 15n });
@@ -138,13 +155,16 @@ describe('ListenerStore.attestedBlocks', () => {
     const store = new ListenerStore(db.pool, 'listener_prune', { keepAttested: 5, pruneEvery: 4 });
     const at = (height: bigint) => ({ height, hash: `h${height}` });
     const advance = (chain: string, height: bigint) => store.advance(chain, { block: at(height), nextEventId: 1n, custodyFloor: {} }, [at(height - 1n), at(height)]);
-    for (const h of [10n, 20n, 30n]) await advance(CHAIN, h);
-    await advance('other', 100n);
-    // Four advances made: one pruning, of the chain that made the fourth (CHAIN still has its 6 rows).
+    // Two chains writing in turn: each is pruned at its own fourth advance.
+    for (const h of [10n, 20n, 30n]) {
+      await advance(CHAIN, h);
+      await advance('other', h + 100n);
+    }
     assert.deepEqual((await store.attestedBlocks(CHAIN)).map((b) => b.height), [9n, 10n, 19n, 20n, 29n, 30n]);
-    for (const h of [40n, 50n, 60n, 70n]) await advance(CHAIN, h);
-    // The eighth advance pruned CHAIN down to its newest 5.
-    assert.deepEqual((await store.attestedBlocks(CHAIN)).map((b) => b.height), [50n, 59n, 60n, 69n, 70n]);
-    assert.deepEqual((await store.attestedBlocks('other')).map((b) => b.height), [99n, 100n]);
+    await advance(CHAIN, 40n);
+    assert.deepEqual((await store.attestedBlocks(CHAIN)).map((b) => b.height), [20n, 29n, 30n, 39n, 40n]);
+    assert.equal((await store.attestedBlocks('other')).length, 6, 'the other chain made three advances only');
+    await advance('other', 140n);
+    assert.deepEqual((await store.attestedBlocks('other')).map((b) => b.height), [120n, 129n, 130n, 139n, 140n]);
   });
 });
