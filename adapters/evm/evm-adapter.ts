@@ -5,7 +5,7 @@
  * live in evm-codec.ts (addresses, amounts, EIP-712, log decoding) and evm-signing.ts
  * (the signer set); RPC failures, gas and fees in evm-rpc.ts.
  */
-import { BaseError, BlockNotFoundError, InvalidParamsRpcError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, decodeFunctionResult, encodeFunctionData, erc20Abi, getAbiItem, hexToBigInt, keccak256, toEventSelector, zeroAddress, type Address, type Hex } from 'viem';
+import { BaseError, BlockNotFoundError, InvalidParamsRpcError, TransactionNotFoundError, TransactionReceiptNotFoundError, bytesToHex, decodeFunctionResult, encodeFunctionData, erc20Abi, getAbiItem, hexToBigInt, keccak256, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ConfigError, KlxError } from '../../relayer/ledger/errors.ts';
 import {
@@ -20,7 +20,8 @@ import {
 } from './evm-codec.ts';
 import { currentFees, errorSummary, errorText, isErrorOf, isTransient, makeEvmClient, mapLimit, rpcFailure, submissionGasFloor, submissionGasLimit, type EvmClient } from './evm-rpc.ts';
 import { EvmSignerSet, evmSigner } from './evm-signing.ts';
-import { bloomMayContain, brokenLink, type LinkedHeader } from './block-links.ts';
+import type { LinkedHeader } from './block-links.ts';
+import { READ_CONCURRENCY, reorged, requireCanonical, requireEveryLog, requireOneHistory, type ScanReads } from './scan-history.ts';
 
 export type EvmConfirmations = { kind: 'finalized' } | { kind: 'blocks'; count: number };
 
@@ -42,14 +43,8 @@ export interface EvmAdapterOptions {
 }
 
 const DEFAULT_LOG_CHUNK_BLOCKS = 2_000;
-const READ_CONCURRENCY = 8;
-/** Blocks below a scan's end whose parent links the scan checks (ADR 0020). */
-const MAX_LINKED_BLOCKS = 2_048n;
 const MAX_UINT64 = (1n << 64n) - 1n;
 const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
-
-const reorged = (chain: string, ref: BlockRef, when: string, retriable: boolean) =>
-  new ChainRpcError(chain, `the chain reorganised ${when}: block ${ref.height} is no longer ${ref.hash}`, retriable);
 
 export class EvmAdapter implements ChainAdapter {
   readonly family = 'evm' as const;
@@ -63,6 +58,8 @@ export class EvmAdapter implements ChainAdapter {
   private readonly signers: EvmSignerSet;
   private readonly approverQuorum: number;
   private chainIdChecked: Promise<void> | undefined;
+  /** What the scan's history checks read, through this adapter's client. */
+  private readonly scanReads: ScanReads;
 
   constructor(o: EvmAdapterOptions) {
     if (!o.chain) throw new ConfigError('an EVM adapter needs a chain name');
@@ -92,6 +89,13 @@ export class EvmAdapter implements ChainAdapter {
     if (!Number.isInteger(chunk) || chunk < 1) throw new ConfigError(`${o.chain}: logChunkBlocks must be a positive whole number`);
     this.logChunk = BigInt(chunk);
     this.client = makeEvmClient(o.chain, d.chainId, o.rpcUrl, o.pollingIntervalMs);
+    this.scanReads = {
+      chain: this.chain,
+      custody: this.custody,
+      headerAt: (height) => this.headerAt(height),
+      blockAt: (height) => this.blockAt(height),
+      bridgeLogsOf: (blockHash) => this.rpc(`eth_getLogs of block ${blockHash}`, () => this.client.getLogs({ address: this.custody, events: bridgeEvents(), blockHash: blockHash as Hex })),
+    };
   }
 
   // ---------------------------------------------------------------- addresses and amounts
@@ -167,8 +171,8 @@ export class EvmAdapter implements ChainAdapter {
       }
     }
     // Checked after the logs are read, so one read of each block covers the whole scan.
-    const headers = await this.requireOneHistory(after ?? { height: from, hash: '' }, after !== null, upTo, events.map((e) => e.block));
-    await this.requireEveryLog(headers, from, logHeights);
+    const headers = await requireOneHistory(this.scanReads, after ?? { height: from, hash: '' }, after !== null, upTo, events.map((e) => e.block));
+    await requireEveryLog(this.scanReads, headers, from, logHeights);
     return events.sort(byChainPosition);
   }
 
@@ -211,7 +215,7 @@ export class EvmAdapter implements ChainAdapter {
     await this.ready();
     // Before its deployment the bridge held nothing (and its contract answers no call there).
     if (at.height < this.startBlock) {
-      await this.requireCanonical(at, 'at a block before the deployment', true);
+      await requireCanonical(this.scanReads, at, 'at a block before the deployment', true);
       return new Map(assets.map((a) => [a, 0n]));
     }
     const block = { blockHash: at.hash as Hex };
@@ -233,7 +237,7 @@ export class EvmAdapter implements ChainAdapter {
       ]);
       return held - owed;
     });
-    await this.requireCanonical(at, 'after the balance read', true);
+    await requireCanonical(this.scanReads, at, 'after the balance read', true);
     return new Map(assets.map((a, i) => [a, balances[i] ?? 0n]));
   }
 
@@ -453,73 +457,6 @@ export class EvmAdapter implements ChainAdapter {
     const latest = await this.rpc('the latest block number', () => this.client.getBlockNumber({ cacheTime: 0 }));
     if (latest < height) return null;
     throw new ChainRpcError(this.chain, `block ${height}: the node has no block there, yet its latest block is ${latest}`, true);
-  }
-
-  private async requireCanonical(ref: BlockRef, detail: string, retriable: boolean): Promise<void> {
-    const now = await this.blockAt(ref.height);
-    if (!now || now.hash !== ref.hash.toLowerCase()) throw reorged(this.chain, ref, detail, retriable);
-  }
-
-  /**
-   * The scan's blocks lie on the one history that ends at `upTo`: the blocks from the scan
-   * start (`from`, or the deployment block on a first scan) up to `upTo` are read and must
-   * each name the one below as parent. Checking each block by itself would not do: a node
-   * that applies a reorganisation block by block (anvil does) or a load balancer that mixes
-   * two nodes shows new blocks above old ones, each "canonical" when asked, and the listener
-   * would record an old block below a new cursor that no later check reads again. Over at
-   * most MAX_LINKED_BLOCKS blocks (the newest); a scan reaching further down, which only a
-   * listener catching up makes, checks its older blocks one by one. `start.hash` is checked
-   * when `known` (the previous scan's end), not on a first scan.
-   */
-  private async requireOneHistory(start: BlockRef, known: boolean, upTo: BlockRef, eventBlocks: readonly BlockRef[]): Promise<LinkedHeader[]> {
-    const lowest = start.height < upTo.height ? start.height : upTo.height; // a first scan may end below the deployment
-    const base = upTo.height - lowest > MAX_LINKED_BLOCKS ? upTo.height - MAX_LINKED_BLOCKS : lowest;
-    const heights: bigint[] = [];
-    for (let h = base; h <= upTo.height; h++) heights.push(h);
-    const headers = await mapLimit(heights, READ_CONCURRENCY, (h) => this.headerAt(h));
-    const top = headers[headers.length - 1];
-    if (!top || top.hash !== upTo.hash.toLowerCase()) throw reorged(this.chain, upTo, 'during the scan', true);
-    const broken = brokenLink(base, headers);
-    if (broken !== null) {
-      throw new ChainRpcError(this.chain, `the node showed blocks of two histories during the scan: block ${broken} does not follow the block it read below it`, true);
-    }
-    const linked = new Map(headers.map((h) => [h?.height, h?.hash]));
-    const check = async (b: BlockRef, detail: string, retriable: boolean) => {
-      const hash = linked.get(b.height);
-      if (hash === undefined) await this.requireCanonical(b, detail, retriable);
-      else if (hash !== b.hash.toLowerCase()) throw reorged(this.chain, b, detail, retriable);
-    };
-    // A changed block below the scan start means events already reported may be gone: retrying cannot fix that, the listener must stop.
-    if (known) await check(start, 'below the scan start, where events were already reported (the listener must stop)', false);
-    const below = new Map<bigint, BlockRef>();
-    for (const b of eventBlocks) {
-      const seen = below.get(b.height);
-      if (seen && seen.hash !== b.hash) throw reorged(this.chain, seen, 'during the scan (two hashes at one height)', true);
-      if (linked.has(b.height)) await check(b, 'during the scan', true);
-      else below.set(b.height, b);
-    }
-    await mapLimit([...below.values()], READ_CONCURRENCY, (b) => check(b, 'during the scan', true));
-    return headers.filter((h): h is LinkedHeader => h !== null);
-  }
-
-  /**
-   * Logs of one history and blocks of another can still agree when the stale logs hold
-   * nothing: a node serving old logs would hide a deposit of a new block. Every linked
-   * block from `from` up whose log bloom may hold a bridge event, but for which the range
-   * read returned none, is asked again by its hash (EIP-234); an answer there means the
-   * range read was of another history. A bloom's false positive costs one such read.
-   */
-  private async requireEveryLog(headers: readonly LinkedHeader[], from: bigint, logHeights: ReadonlySet<bigint>): Promise<void> {
-    const topics = bridgeEvents().map((e) => toEventSelector(e));
-    const suspects = headers.filter(
-      (h) => h.height >= from && !logHeights.has(h.height) && bloomMayContain(h.logsBloom, this.custody) && topics.some((t) => bloomMayContain(h.logsBloom, t)),
-    );
-    await mapLimit(suspects, READ_CONCURRENCY, async (h) => {
-      const logs = await this.rpc(`eth_getLogs of block ${h.height}`, () => this.client.getLogs({ address: this.custody, events: bridgeEvents(), blockHash: h.hash as Hex }));
-      if (logs.length > 0) {
-        throw new ChainRpcError(this.chain, `the node's logs for blocks up to ${h.height} are of another history than its blocks: block ${h.height} holds ${logs.length} bridge event(s) the range read left out`, true);
-      }
-    });
   }
 
   private async nextActionIdAt(blockNumber: bigint | undefined): Promise<bigint> {
