@@ -180,7 +180,10 @@ export interface ChainAdapter {
   checkReorg(attested: readonly BlockRef[]): Promise<BlockRef | null>;
   /**
    * The block at a height at or below the final block, or null where the height has none
-   * (a skipped Solana slot). Listeners read custody at checkpoint heights through it.
+   * (a skipped Solana slot). A height the node cannot answer for now (above its head, or a
+   * block it lacks: a node behind a load balancer) is a retriable error, never null: null
+   * is an empty height that listener-clear-halt steps over. Listeners read custody at
+   * checkpoint heights through it.
    */
   blockAt(height: bigint): Promise<BlockRef | null>;
   /**

@@ -141,7 +141,6 @@ export class EvmAdapter implements ChainAdapter {
     const depth = BigInt(this.confirmations.count - 1);
     if (depth === 0n) return { latest, final: latest };
     const final = await this.blockAt(latest.height > depth ? latest.height - depth : 0n);
-    if (!final) throw new ChainRpcError(this.chain, 'the final block vanished while reading the head (a reorg?)', true);
     return { latest, final };
   }
 
@@ -153,7 +152,7 @@ export class EvmAdapter implements ChainAdapter {
     let from = after ? after.height + 1n : this.startBlock;
     if (from < this.startBlock) from = this.startBlock;
     const events: ChainEvent[] = [];
-    const logHeights = new Set<bigint>();
+    const logBlocks = new Set<string>(); // height:hash of every log the range read returned
     for (let lo = from; lo <= upTo.height; lo += this.logChunk) {
       const hi = lo + this.logChunk - 1n < upTo.height ? lo + this.logChunk - 1n : upTo.height;
       const logs = await this.rpc(`eth_getLogs ${lo}..${hi}`, () =>
@@ -161,7 +160,7 @@ export class EvmAdapter implements ChainAdapter {
       );
       for (const log of logs) {
         if (log.removed) throw new ChainRpcError(this.chain, `the node reported a removed log in block ${log.blockNumber}`, true);
-        if (log.blockNumber !== null) logHeights.add(log.blockNumber);
+        if (log.blockNumber !== null && log.blockHash !== null) logBlocks.add(`${log.blockNumber}:${log.blockHash.toLowerCase()}`);
         const event = this.observe(log);
         if (!event) continue;
         if (event.block.height < lo || event.block.height > hi) {
@@ -172,7 +171,7 @@ export class EvmAdapter implements ChainAdapter {
     }
     // Checked after the logs are read, so one read of each block covers the whole scan.
     const headers = await requireOneHistory(this.scanReads, after ?? { height: from, hash: '' }, after !== null, upTo, events.map((e) => e.block));
-    await requireEveryLog(this.scanReads, headers, from, logHeights);
+    await requireEveryLog(this.scanReads, headers, from, logBlocks);
     return events.sort(byChainPosition);
   }
 
@@ -196,9 +195,11 @@ export class EvmAdapter implements ChainAdapter {
 
   async checkReorg(attested: readonly BlockRef[]): Promise<BlockRef | null> {
     await this.ready();
-    const current = await mapLimit(attested, READ_CONCURRENCY, (b) => this.blockAt(b.height));
+    const current = await mapLimit(attested, READ_CONCURRENCY, (b) => this.blockAt(b.height).catch((e: unknown) => e as Error));
+    // In order: the first block that changed, unless a read before it got no answer.
     for (const [i, b] of attested.entries()) {
       const now = current[i];
+      if (now instanceof Error) throw now;
       if (!now || now.hash !== b.hash.toLowerCase()) return b;
     }
     return null;
@@ -250,7 +251,7 @@ export class EvmAdapter implements ChainAdapter {
       return await f();
     } catch (err) {
       const gone = await this.blockAt(at.height).then(
-        (now) => !now || now.hash !== at.hash.toLowerCase(),
+        (now) => now.hash !== at.hash.toLowerCase(),
         () => false,
       );
       if (gone) throw reorged(this.chain, at, `during the ${what} read`, true);
@@ -435,28 +436,27 @@ export class EvmAdapter implements ChainAdapter {
     return { height: b.number, hash: b.hash.toLowerCase() };
   }
 
-  /** The canonical block at a height, or null when the chain is not that high (any more). */
-  async blockAt(height: bigint): Promise<BlockRef | null> {
+  /** The canonical block at a height. An EVM chain has a block at every height up to its head, so never null. */
+  async blockAt(height: bigint): Promise<BlockRef> {
     const h = await this.headerAt(height);
-    return h && { height: h.height, hash: h.hash };
+    return { height: h.height, hash: h.hash };
   }
 
   /**
-   * Null only when the chain is not that high: a node that has a higher block but not this
-   * one (behind a load balancer, or mid-reorganisation) gives no answer, a retriable error;
-   * callers take null for "no such block" (a reorganisation to a shorter chain).
+   * A node without a block at this height gives no answer, a retriable error, and never
+   * "no such block": callers ask for heights they saw final, and a node behind (or behind a
+   * load balancer) would otherwise read as a reorganisation, or as an empty height that
+   * listener-clear-halt steps over. A chain that really shrank is seen when it grows back
+   * past the height, with another hash there.
    */
-  private async headerAt(height: bigint): Promise<LinkedHeader | null> {
+  private async headerAt(height: bigint): Promise<LinkedHeader> {
     try {
       const b = await this.client.getBlock({ blockNumber: height });
-      if (b.hash === null) return null;
-      return { height, hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase(), logsBloom: b.logsBloom };
+      if (b.hash !== null) return { height, hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase(), logsBloom: b.logsBloom };
     } catch (err) {
       if (!isErrorOf(err, BlockNotFoundError)) throw rpcFailure(this.chain, `block ${height}`, err);
     }
-    const latest = await this.rpc('the latest block number', () => this.client.getBlockNumber({ cacheTime: 0 }));
-    if (latest < height) return null;
-    throw new ChainRpcError(this.chain, `block ${height}: the node has no block there, yet its latest block is ${latest}`, true);
+    throw new ChainRpcError(this.chain, `block ${height}: the node has no block there (behind, or the chain is shorter now)`, true);
   }
 
   private async nextActionIdAt(blockNumber: bigint | undefined): Promise<bigint> {

@@ -17,13 +17,20 @@ export const MAX_LINKED_BLOCKS = 2_048n;
 export const reorged = (chain: string, ref: BlockRef, when: string, retriable: boolean) =>
   new ChainRpcError(chain, `the chain reorganised ${when}: block ${ref.height} is no longer ${ref.hash}`, retriable);
 
+/**
+ * Blocks re-read by hash per scan at most, the newest: blooms of busy chains are dense
+ * (tens of percent of Ethereum mainnet blocks may pass by chance), and a stale node serves the newest
+ * blocks' logs; a poll adds a few blocks, so only a catching-up scan meets the cap.
+ */
+export const MAX_BLOOM_REREADS = 32;
+
 /** The reads the checks make, through the adapter's own client. */
 export interface ScanReads {
   chain: string;
   custody: string;
-  /** Null only when the chain is not that high; a node lacking a lower block throws. */
-  headerAt(height: bigint): Promise<LinkedHeader | null>;
-  blockAt(height: bigint): Promise<BlockRef | null>;
+  /** Throws, retriably, where the node has no block. */
+  headerAt(height: bigint): Promise<LinkedHeader>;
+  blockAt(height: bigint): Promise<BlockRef>;
   /** The bridge's event logs of one block, named by its hash (EIP-234). */
   bridgeLogsOf(blockHash: string): Promise<readonly unknown[]>;
 }
@@ -31,7 +38,7 @@ export interface ScanReads {
 /** Throws (a reorganisation) unless `ref` is still the chain's block at its height. */
 export async function requireCanonical(r: ScanReads, ref: BlockRef, detail: string, retriable: boolean): Promise<void> {
   const now = await r.blockAt(ref.height);
-  if (!now || now.hash !== ref.hash.toLowerCase()) throw reorged(r.chain, ref, detail, retriable);
+  if (now.hash !== ref.hash.toLowerCase()) throw reorged(r.chain, ref, detail, retriable);
 }
 
 /**
@@ -73,7 +80,7 @@ export async function requireOneHistory(r: ScanReads, start: BlockRef, known: bo
     else below.set(b.height, b);
   }
   await mapLimit([...below.values()], READ_CONCURRENCY, (b) => check(b, 'during the scan', true));
-  return headers.filter((h): h is LinkedHeader => h !== null);
+  return headers;
 }
 
 /**
@@ -83,11 +90,11 @@ export async function requireOneHistory(r: ScanReads, start: BlockRef, known: bo
  * read returned none, is asked again by its hash (EIP-234); an answer there means the
  * range read was of another history. A bloom's false positive costs one such read.
  */
-export async function requireEveryLog(r: ScanReads, headers: readonly LinkedHeader[], from: bigint, logHeights: ReadonlySet<bigint>): Promise<void> {
+export async function requireEveryLog(r: ScanReads, headers: readonly LinkedHeader[], from: bigint, logBlocks: ReadonlySet<string>): Promise<void> {
   const topics = bridgeEvents().map((e) => toEventSelector(e));
-  const suspects = headers.filter(
-    (h) => h.height >= from && !logHeights.has(h.height) && bloomMayContain(h.logsBloom, r.custody as Hex) && topics.some((t) => bloomMayContain(h.logsBloom, t)),
-  );
+  const suspects = headers
+    .filter((h) => h.height >= from && !logBlocks.has(`${h.height}:${h.hash}`) && bloomMayContain(h.logsBloom, r.custody as Hex) && topics.some((t) => bloomMayContain(h.logsBloom, t)))
+    .slice(-MAX_BLOOM_REREADS);
   await mapLimit(suspects, READ_CONCURRENCY, async (h) => {
     const logs = await r.bridgeLogsOf(h.hash);
     if (logs.length > 0) {

@@ -122,16 +122,17 @@ export class SolanaAdapter implements ChainAdapter {
   // ---------------------------------------------------------------- observing
 
   async probe(): Promise<void> {
-    const slot = await this.rpc.slot('finalized');
-    // A finalized slot is a produced block: a node that answers none keeps no block history.
-    if (!(await this.rpc.block(slot, 'finalized'))) {
-      throw new ChainRpcError(this.chain, `the RPC serves no block at its own finalized slot ${slot}: listeners need a node with transaction history`, false);
-    }
+    // Address history first: a node without transaction history refuses it for good (-32011), while its getBlock answers "not available", a retriable error.
     try {
       await this.rpc.call('getSignaturesForAddress', (c) => c.getSignaturesForAddress(new PublicKey(this.custody), { limit: 1 }, 'finalized'));
     } catch (e) {
       if ((e as ChainRpcError).retriable) throw e;
       throw new ChainRpcError(this.chain, `the RPC refuses the custody's address history, which scans need (a node with transaction history): ${(e as Error).message}`, false);
+    }
+    const slot = await this.rpc.slot('finalized');
+    // A finalized slot is a produced block: a node that calls it skipped keeps no block history.
+    if (!(await this.rpc.block(slot, 'finalized'))) {
+      throw new ChainRpcError(this.chain, `the RPC serves no block at its own finalized slot ${slot}: listeners need a node with transaction history`, false);
     }
   }
 

@@ -56,9 +56,10 @@ export class SolanaRpc {
   }
 
   /**
-   * The block at `slot` (hash and transaction order), or null where the slot has no block:
-   * skipped, or above the node's slot at this commitment. A block the node should have but
-   * cannot serve now is a retriable error, never null (callers take null for an empty slot).
+   * The block at `slot` (hash and transaction order), or null where the slot was skipped
+   * (-32007, -32009; a node restored from a snapshot or missing long-term storage answers
+   * so too: point listeners at a node with full recent history). A block the node cannot
+   * serve now is a retriable error, never null.
    */
   async block(slot: bigint, commitment: Finality): Promise<BlockInfo | null> {
     try {
@@ -69,12 +70,10 @@ export class SolanaRpc {
       if (/fetch failed|ECONN/i.test(text)) throw rpcFailure(this.chain, `getBlock ${slot}`, e);
       // Skipped: the chain holds no block at this slot.
       if (/skipped|-32007|-32009/i.test(text)) return null;
-      if (/not found|not available|-32004/i.test(text)) {
-        // Not available: above what this node has at this commitment (no block there yet), or a
-        // block it should serve but lacks now (a node behind a load balancer): that is no answer.
-        if (slot > (await this.slot(commitment))) return null;
-        throw new ChainRpcError(this.chain, `getBlock ${slot}: the node cannot serve a block at or below its ${commitment} slot now`, true);
-      }
+      // Not available: above what this node has at this commitment, or a block it lacks now (a
+      // node behind, or behind a load balancer). No answer, never an empty slot: callers ask
+      // for slots they saw final, and an empty slot is one listener-clear-halt steps over.
+      if (/not found|not available|-32004/i.test(text)) throw new ChainRpcError(this.chain, `getBlock ${slot}: the node cannot serve a block at this slot now (${commitment})`, true);
       throw rpcFailure(this.chain, `getBlock ${slot}`, e);
     }
   }

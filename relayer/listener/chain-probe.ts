@@ -13,7 +13,7 @@ export interface ProbedChain {
 }
 
 /** How long a probe may take before its RPC counts as unreachable (a hanging RPC must not hold up the other chains). */
-export const PROBE_TIMEOUT_MS = 10_000;
+export const PROBE_TIMEOUT_MS = 30_000; // a few requests in a row, each with the transport's own 10 s limit
 
 /** Probes every chain; throws the first non-retriable failure; returns the retriable ones (and timeouts) by chain. */
 export async function probeChains(chains: readonly ProbedChain[], timeoutMs = PROBE_TIMEOUT_MS): Promise<Map<string, Error>> {

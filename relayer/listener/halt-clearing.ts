@@ -55,7 +55,7 @@ export async function clearListenerHalt(
   const anchor = cursor ? await anchorAt(adapter, chain, cursor.block.height) : null;
   // Forget every attested block the chain no longer has, as it stands now (the halt may have seen a reorganisation half applied).
   const changed = await lowestChangedBlock(adapter, await store.attestedBlocks(chain));
-  const reanchor = cursor && anchor ? { from: cursor.block.height, to: anchor } : null;
+  const reanchor = cursor && anchor ? { from: cursor.block, to: anchor } : null;
   const { cleared, forgotFrom } = await store.clearHalt(chain, reanchor, changed?.height ?? null);
   return { cleared, anchor: cleared ? anchor : null, forgotFrom };
 }

@@ -125,12 +125,12 @@ export class ListenerStore {
    * Operator command: clears the halt of `chain` after investigation. The attested blocks
    * from the halt height up, or from `forgetFrom` if lower (the reorganisation as the command
    * finds it now), are forgotten: the operator accepted the new history. `reanchor` moves a
-   * cursor still at height `from` onto the chain's current block `to` (at that height, or
+   * cursor still at block `from` onto the chain's current block `to` (at that height, or
    * below it over empty slots), so the listener continues along the new chain instead of
    * halting again. Events the new history numbers differently still stop it (`EVENT_GAP`).
    * Says whether it was halted and from which height blocks were forgotten.
    */
-  async clearHalt(chain: string, reanchor: { from: bigint; to: BlockRef } | null = null, forgetFrom: bigint | null = null): Promise<{ cleared: boolean; forgotFrom: bigint | null }> {
+  async clearHalt(chain: string, reanchor: { from: BlockRef; to: BlockRef } | null = null, forgetFrom: bigint | null = null): Promise<{ cleared: boolean; forgotFrom: bigint | null }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -143,14 +143,12 @@ export class ListenerStore {
         await client.query(`DELETE FROM ${this.s}.listener_attested_blocks WHERE chain = $1 AND block_height >= $2`, [chain, from.toString()]);
       }
       if (row && reanchor) {
-        const moved = await client.query(`UPDATE ${this.s}.listener_cursors SET block_height = $3, block_hash = $4, updated_at = now() WHERE chain = $1 AND block_height = $2`, [
-          chain,
-          reanchor.from.toString(),
-          reanchor.to.height.toString(),
-          reanchor.to.hash,
-        ]);
+        const moved = await client.query(
+          `UPDATE ${this.s}.listener_cursors SET block_height = $4, block_hash = $5, updated_at = now() WHERE chain = $1 AND block_height = $2 AND block_hash = $3`,
+          [chain, reanchor.from.height.toString(), reanchor.from.hash, reanchor.to.height.toString(), reanchor.to.hash],
+        );
         // The cursor moved since it was read: clearing now would leave it on a block of the old history.
-        if (moved.rowCount !== 1) throw new KlxError('CURSOR_MOVED', `${chain}: the listener's cursor is no longer at height ${reanchor.from}; nothing was cleared, run the command again`, true, { chain });
+        if (moved.rowCount !== 1) throw new KlxError('CURSOR_MOVED', `${chain}: the listener's cursor is no longer block ${reanchor.from.height} (${reanchor.from.hash}); nothing was cleared, run the command again`, true, { chain });
       }
       await client.query('COMMIT');
       return { cleared: row !== undefined, forgotFrom: row ? from : null };

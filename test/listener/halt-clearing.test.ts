@@ -113,7 +113,9 @@ describe('listener-clear-halt', () => {
   });
 
   it('clears nothing when the cursor moved after it was read', async () => {
-    await assert.rejects(store.clearHalt(CHAIN, { from: 14n, to: ref(14n, 'b') }, 12n), (e: unknown) => e instanceof KlxError && e.code === 'CURSOR_MOVED');
+    await assert.rejects(store.clearHalt(CHAIN, { from: ref(14n), to: ref(14n, 'b') }, 12n), (e: unknown) => e instanceof KlxError && e.code === 'CURSOR_MOVED');
+    // Same height, another block (the cursor was re-anchored meanwhile): no match either.
+    await assert.rejects(store.clearHalt(CHAIN, { from: ref(15n, 'z'), to: ref(15n, 'b') }, 12n), (e: unknown) => e instanceof KlxError && e.code === 'CURSOR_MOVED');
     assert.notEqual(await store.halted(CHAIN), null);
     assert.deepEqual((await store.cursor(CHAIN))?.block, ref(15n));
     assert.deepEqual(await heights(), [5n, 10n, 12n, 15n]);
