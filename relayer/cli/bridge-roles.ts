@@ -153,7 +153,7 @@ export function registerBridgeRoleCommands(program: Command): void {
         throw e;
       });
       for (const [chain, e] of unreachable) r.log.warn({ chain }, `start-up probe: ${e.message}; polls retry`);
-      const store = new ListenerStore(r.pool, r.schema);
+      const store = new ListenerStore(r.pool, r.schema, { onPruneError: (chain, e) => r.log.warn({ chain }, `pruning attested blocks: ${e.message}`) });
       const listeners = r.chains.map((c, i) => new ChainListener(c, r.hub, store, i + 1));
       for (const l of listeners) {
         l.on('attested', (e) => r.log.info({ chain: e.chain, count: e.count, first: e.firstEventId, last: e.lastEventId, final: e.finalHeight.toString() }, 'attested'));

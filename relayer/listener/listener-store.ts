@@ -19,12 +19,15 @@ export interface ListenerStoreOptions {
   keepAttested?: number;
   /** Advances between two prunings of the attested blocks (default 256). */
   pruneEvery?: number;
+  /** Told when a pruning fails (the cursor is written by then; the next pruning tries again). */
+  onPruneError?: (chain: string, error: Error) => void;
 }
 
 export class ListenerStore {
   private readonly s: string;
   private readonly keepAttested: number;
   private readonly pruneEvery: number;
+  private readonly onPruneError: (chain: string, error: Error) => void;
   /** Advances per chain since this process last pruned that chain's attested blocks. */
   private readonly advances = new Map<string, number>();
   constructor(
@@ -35,6 +38,7 @@ export class ListenerStore {
     this.s = schemaIdent(schema);
     this.keepAttested = o.keepAttested ?? 4 * SEARCHED_ATTESTED_BLOCKS;
     this.pruneEvery = o.pruneEvery ?? 256;
+    this.onPruneError = o.onPruneError ?? (() => undefined);
   }
 
   async cursor(chain: string): Promise<ListenerCursor | null> {
@@ -76,7 +80,7 @@ export class ListenerStore {
     const n = (this.advances.get(chain) ?? 0) + 1;
     this.advances.set(chain, n % this.pruneEvery);
     // The cursor is written: a failed pruning only leaves the rows to the next one.
-    if (n >= this.pruneEvery) await this.pruneAttested(chain).catch(() => undefined);
+    if (n >= this.pruneEvery) await this.pruneAttested(chain).catch((e: unknown) => this.onPruneError(chain, e as Error));
   }
 
   /**

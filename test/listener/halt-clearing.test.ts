@@ -168,5 +168,11 @@ describe('ListenerStore.attestedBlocks', () => {
     assert.equal((await store.attestedBlocks('other')).length, 6, 'the other chain made three advances only');
     await advance('other', 140n);
     assert.deepEqual((await store.attestedBlocks('other')).map((b) => b.height), [120n, 129n, 130n, 139n, 140n]);
+    // A pruning that fails is reported, and the advance it follows stands.
+    const failures: string[] = [];
+    const broken = new ListenerStore(db.pool, 'listener_prune', { keepAttested: 0, pruneEvery: 1, onPruneError: (chain, e) => failures.push(`${chain}: ${e.message}`) });
+    await broken.advance(CHAIN, { block: at(50n), nextEventId: 1n, custodyFloor: {} }, [at(50n)]);
+    assert.equal(failures.length, 1, 'OFFSET -1 is refused by PostgreSQL');
+    assert.deepEqual((await store.cursor(CHAIN))?.block, at(50n));
   });
 });
