@@ -93,7 +93,6 @@ export class EvmAdapter implements ChainAdapter {
       chain: this.chain,
       custody: this.custody,
       headerAt: (height) => this.headerAt(height),
-      blockAt: (height) => this.blockAt(height),
       bridgeLogsOf: (blockHash) => this.rpc(`eth_getLogs of block ${blockHash}`, () => this.client.getLogs({ address: this.custody, events: bridgeEvents(), blockHash: blockHash as Hex })),
     };
   }
@@ -170,7 +169,7 @@ export class EvmAdapter implements ChainAdapter {
       }
     }
     // Checked after the logs are read, so one read of each block covers the whole scan.
-    const headers = await requireOneHistory(this.scanReads, after ?? { height: from, hash: '' }, after !== null, upTo, events.map((e) => e.block));
+    const headers = await requireOneHistory(this.scanReads, after, from, upTo, events.map((e) => e.block));
     await requireEveryLog(this.scanReads, headers, from, logBlocks);
     return events.sort(byChainPosition);
   }

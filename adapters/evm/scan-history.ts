@@ -30,14 +30,13 @@ export interface ScanReads {
   custody: string;
   /** Throws, retriably, where the node has no block. */
   headerAt(height: bigint): Promise<LinkedHeader>;
-  blockAt(height: bigint): Promise<BlockRef>;
   /** The bridge's event logs of one block, named by its hash (EIP-234). */
   bridgeLogsOf(blockHash: string): Promise<readonly unknown[]>;
 }
 
 /** Throws (a reorganisation) unless `ref` is still the chain's block at its height. */
 export async function requireCanonical(r: ScanReads, ref: BlockRef, detail: string, retriable: boolean): Promise<void> {
-  const now = await r.blockAt(ref.height);
+  const now = await r.headerAt(ref.height);
   if (now.hash !== ref.hash.toLowerCase()) throw reorged(r.chain, ref, detail, retriable);
 }
 
@@ -49,11 +48,12 @@ export async function requireCanonical(r: ScanReads, ref: BlockRef, detail: stri
  * two nodes shows new blocks above old ones, each "canonical" when asked, and the listener
  * would record an old block below a new cursor that no later check reads again. Over at
  * most MAX_LINKED_BLOCKS blocks (the newest); a scan reaching further down, which only a
- * listener catching up makes, checks its older blocks one by one. `start.hash` is checked
- * when `known` (the previous scan's end), not on a first scan.
+ * listener catching up makes, checks its older blocks one by one. `after` (the previous
+ * scan's end) must be among them unchanged; a first scan has none.
  */
-export async function requireOneHistory(r: ScanReads, start: BlockRef, known: boolean, upTo: BlockRef, eventBlocks: readonly BlockRef[]): Promise<LinkedHeader[]> {
-  const lowest = start.height < upTo.height ? start.height : upTo.height; // a first scan may end below the deployment
+export async function requireOneHistory(r: ScanReads, after: BlockRef | null, from: bigint, upTo: BlockRef, eventBlocks: readonly BlockRef[]): Promise<LinkedHeader[]> {
+  const start = after?.height ?? from;
+  const lowest = start < upTo.height ? start : upTo.height; // a first scan may end below the deployment
   const base = upTo.height - lowest > MAX_LINKED_BLOCKS ? upTo.height - MAX_LINKED_BLOCKS : lowest;
   const heights: bigint[] = [];
   for (let h = base; h <= upTo.height; h++) heights.push(h);
@@ -64,14 +64,14 @@ export async function requireOneHistory(r: ScanReads, start: BlockRef, known: bo
   if (broken !== null) {
     throw new ChainRpcError(r.chain, `the node showed blocks of two histories during the scan: block ${broken} does not follow the block it read below it`, true);
   }
-  const linked = new Map(headers.map((h) => [h?.height, h?.hash]));
+  const linked = new Map(headers.map((h) => [h.height, h.hash]));
   const check = async (b: BlockRef, detail: string, retriable: boolean) => {
     const hash = linked.get(b.height);
     if (hash === undefined) await requireCanonical(r, b, detail, retriable);
     else if (hash !== b.hash.toLowerCase()) throw reorged(r.chain, b, detail, retriable);
   };
   // A changed block below the scan start means events already reported may be gone: retrying cannot fix that, the listener must stop.
-  if (known) await check(start, 'below the scan start, where events were already reported (the listener must stop)', false);
+  if (after) await check(after, 'below the scan start, where events were already reported (the listener must stop)', false);
   const below = new Map<bigint, BlockRef>();
   for (const b of eventBlocks) {
     const seen = below.get(b.height);
@@ -90,10 +90,14 @@ export async function requireOneHistory(r: ScanReads, start: BlockRef, known: bo
  * read returned none, is asked again by its hash (EIP-234); an answer there means the
  * range read was of another history. A bloom's false positive costs one such read.
  */
+/** The bridge events' topic0 values (computed once). */
+let topics: Hex[] | undefined;
+
 export async function requireEveryLog(r: ScanReads, headers: readonly LinkedHeader[], from: bigint, logBlocks: ReadonlySet<string>): Promise<void> {
-  const topics = bridgeEvents().map((e) => toEventSelector(e));
+  topics ??= bridgeEvents().map((e) => toEventSelector(e));
+  const eventTopics = topics;
   const suspects = headers
-    .filter((h) => h.height >= from && !logBlocks.has(`${h.height}:${h.hash}`) && bloomMayContain(h.logsBloom, r.custody as Hex) && topics.some((t) => bloomMayContain(h.logsBloom, t)))
+    .filter((h) => h.height >= from && !logBlocks.has(`${h.height}:${h.hash}`) && bloomMayContain(h.logsBloom, r.custody as Hex) && eventTopics.some((t) => bloomMayContain(h.logsBloom, t)))
     .slice(-MAX_BLOOM_REREADS);
   await mapLimit(suspects, READ_CONCURRENCY, async (h) => {
     const logs = await r.bridgeLogsOf(h.hash);
